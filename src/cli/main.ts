@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { CommandModule } from 'yargs';
+import { UserError } from '../core/errors.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Every file in cli/commands/ is one subcommand: adding a command touches no other file. */
+async function loadCommands(): Promise<CommandModule[]> {
+  const dir = join(here, 'commands');
+  const files = readdirSync(dir).filter((f) => /\.js$/.test(f)).sort();
+  const mods = await Promise.all(files.map((f) => import(pathToFileURL(join(dir, f)).href)));
+  return mods.map((m) => m.default as CommandModule);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`bench: ${message.split('\n')[0]}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const cli = yargs(hideBin(process.argv))
+    .scriptName('bench')
+    .usage('$0 <command> [options]')
+    .option('backend', {
+      type: 'string',
+      describe: 'tfjs backend: cpu | wasm | tensorflow | tensorflow-gpu (default: wasm)',
+    })
+    .option('plugin', {
+      type: 'string',
+      describe: 'ESM file whose default export is a loss plugin or an array of them (repeatable)',
+      coerce: (v: string | string[]) => (Array.isArray(v) ? v : [v]),
+    })
+    .strict()
+    .demandCommand(1, 'name a command; see bench --help')
+    .recommendCommands()
+    .help()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      fail(msg);
+    });
+  for (const cmd of await loadCommands()) cli.command(cmd);
+  await cli.parseAsync();
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof UserError) fail(e.message);
+  process.stderr.write(`bench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+});
