@@ -1,0 +1,34 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { writeFileAtomic } from '../core/atomic.js';
+import { UserError, show } from '../core/errors.js';
+import type { Table } from '../experiments/tables.js';
+import { toCsv } from '../experiments/tables.js';
+
+/** results/baseline/<experiment>.csv beside <experiment>.manifest.json (the run it came from). */
+export function baselinePaths(dir: string, experiment: string): { csv: string; manifest: string } {
+  return { csv: join(dir, `${experiment}.csv`), manifest: join(dir, `${experiment}.manifest.json`) };
+}
+
+export function readBaseline(dir: string, experiment: string): Table {
+  const { csv } = baselinePaths(dir, experiment);
+  if (!existsSync(csv)) {
+    throw new UserError(`check: no baseline for experiment ${show(experiment)}: ${csv} does not exist; create it on purpose with "bench check --update ${experiment}"`);
+  }
+  let records: string[][];
+  try {
+    records = parse(readFileSync(csv, 'utf8'), { relax_column_count: false }) as string[][];
+  } catch (e) {
+    throw new UserError(`check: baseline ${csv} is not a valid CSV: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const [columns, ...body] = records;
+  if (!columns || !columns.includes('cell')) throw new UserError(`check: baseline ${csv} has no "cell" column; regenerate it with "bench check --update ${experiment}"`);
+  return { columns, rows: body.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i] ?? '']))) };
+}
+
+export function writeBaseline(dir: string, experiment: string, results: Table, manifest: unknown): void {
+  const paths = baselinePaths(dir, experiment);
+  writeFileAtomic(paths.csv, toCsv(results));
+  writeFileAtomic(paths.manifest, JSON.stringify(manifest, null, 2) + '\n');
+}

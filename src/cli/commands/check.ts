@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { readBaseline, writeBaseline, baselinePaths } from '../../check/baseline.js';
+import { cellKey, compareRuns, failed, trackedMetrics, type CheckRow, type Row } from '../../check/compare.js';
+import { UserError } from '../../core/errors.js';
+import { parseSetArgs } from '../../core/params.js';
+import { commandLine } from '../../experiments/manifest.js';
+import { runExperiment } from '../../experiments/runner.js';
+import type { GlobalArgs } from '../context.js';
+
+interface CheckArgs extends GlobalArgs {
+  experiments?: string[];
+  update?: boolean;
+  'baseline-dir': string;
+  set?: string | string[];
+  jobs?: number;
+}
+
+const fmt = (v: number | null): string => (v === null ? '-' : Number.isNaN(v) ? 'NaN' : Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(6) : v.toExponential(2));
+
+function table(rows: readonly CheckRow[]): string {
+  const head = ['cell', 'metric', 'baseline', 'now', 'difference', 'tolerance', 'verdict'];
+  const body = rows.map((r) => [r.cell, r.metric, fmt(r.baseline), fmt(r.now), fmt(r.diff), fmt(r.tolerance), r.verdict]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  return [head, ...body].map((cols) => cols.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+const command: CommandModule<GlobalArgs, CheckArgs> = {
+  command: 'check [experiments..]',
+  describe: 'Rerun the deterministic `ci` experiment (and any named one) and compare every tracked metric with the committed baseline',
+  builder: (y) =>
+    y
+      .positional('experiments', { type: 'string', array: true, describe: 'experiments to check besides ci' })
+      .option('update', { type: 'boolean', describe: 'rewrite the baseline from this run (on purpose) and say what changed' })
+      .option('baseline-dir', { type: 'string', default: join('results', 'baseline'), describe: 'folder of <experiment>.csv baselines' })
+      .option('set', { type: 'string', describe: 'override a key path for every cell (repeatable), e.g. to try a change' })
+      .option('jobs', { type: 'number', default: 1, describe: 'cells in parallel child processes' }),
+  handler: async (args) => {
+    const names = [...new Set(['ci', ...(args.experiments ?? [])])];
+    const setList = args.set === undefined ? undefined : Array.isArray(args.set) ? args.set : [args.set];
+    // Never compare stale cells from an earlier run: every check recomputes in a scratch folder.
+    const scratch = mkdtempSync(join(tmpdir(), 'rankbench-check-'));
+    let anyFailed = false;
+    try {
+      for (const name of names) {
+        if (!args.update) readBaseline(args['baseline-dir'], name); // fail fast, before minutes of training
+        const run = await runExperiment(name, {
+          resultsDir: scratch,
+          force: true,
+          jobs: args.jobs ?? 1,
+          progress: 'none',
+          command: commandLine(),
+          ...(setList ? { set: parseSetArgs(setList) } : {}),
+          ...(args.backend ? { backend: args.backend } : {}),
+          ...(args.plugin ? { plugins: args.plugin } : {}),
+        });
+        const exp = run.experiment;
+        const metrics = trackedMetrics(run.results.columns, exp.swept);
+        const key = (row: Row): string => cellKey(row, exp.swept);
+        if (args.update) {
+          let before: string;
+          try {
+            const old = readBaseline(args['baseline-dir'], exp.name);
+            const changes = failed(compareRuns(old.rows, run.results.rows, metrics, exp.tolerances, key));
+            before = changes.length ? `${changes.length} change(s) past tolerance:\n${table(changes)}` : 'no change past tolerance';
+          } catch (e) {
+            if (!(e instanceof UserError)) throw e;
+            before = 'new baseline';
+          }
+          writeBaseline(args['baseline-dir'], exp.name, run.results, run.manifest);
+          process.stdout.write(`${exp.name}: baseline ${baselinePaths(args['baseline-dir'], exp.name).csv} updated (${run.results.rows.length} cells): ${before}\n`);
+          continue;
+        }
+        const baseline = readBaseline(args['baseline-dir'], exp.name);
+        const rows = compareRuns(baseline.rows, run.results.rows, metrics, exp.tolerances, key);
+        const bad = failed(rows);
+        anyFailed ||= bad.length > 0;
+        process.stdout.write(`${exp.name}: ${rows.length - bad.length}/${rows.length} checks within tolerance\n${table(rows)}\n`);
+        if (bad.length) process.stdout.write(`${exp.name}: FAILED: ${bad.length} row(s) moved past tolerance, or cells missing/new:\n${table(bad)}\n`);
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+    if (anyFailed) {
+      process.stderr.write('bench: check failed; if the change is intended, run "bench check --update" and commit results/baseline/\n');
+      process.exitCode = 1;
+    }
+  },
+};
+
+export default command;

@@ -1,0 +1,125 @@
+import { isAbsolute, resolve } from 'node:path';
+import { UserError, show } from '../core/errors.js';
+import type { Params } from '../core/params.js';
+import { dataSeedParam, splitPool, splitParam, trainFractionParam } from './common.js';
+import {
+  columnIndex,
+  csvFeatures,
+  encodeLabels,
+  parseSplitValues,
+  readCsvTable,
+  readLabelsText,
+  readNpyMatrix,
+  readNpyVector,
+  readSplitFile,
+  type CsvTable,
+  type FeatureMatrix,
+} from './features-io.js';
+import { explicitSplit } from './split.js';
+import type { DatasetLoadOptions, DatasetPlugin, LoadedDataset, Split } from './types.js';
+
+const NAME = 'features';
+
+interface Loaded {
+  matrix: FeatureMatrix;
+  rawLabels: (string | number)[];
+  /** Train flags from a split column, when one was named. */
+  splitFlags?: Uint8Array;
+}
+
+function resolvePath(p: string, dataDir: string | undefined): string {
+  return isAbsolute(p) || !dataDir ? resolve(p) : resolve(dataDir, p);
+}
+
+function splitColumnFlags(table: CsvTable, column: string, path: string): Uint8Array {
+  const k = columnIndex(table, column, path, 'splitColumn');
+  return parseSplitValues(
+    table.rows.map((r) => r[k]!),
+    `${path} column ${show(column)}`,
+  );
+}
+
+/** One CSV holding the features, a label column and optionally a split column. */
+async function loadCsv(path: string, params: Params): Promise<Loaded> {
+  const table = await readCsvTable(path);
+  const labelK = columnIndex(table, params['labelColumn'] as string, path, 'labelColumn');
+  const skip = new Set([labelK]);
+  const splitColumn = params['splitColumn'] as string;
+  let splitFlags: Uint8Array | undefined;
+  if (splitColumn) {
+    splitFlags = splitColumnFlags(table, splitColumn, path);
+    skip.add(columnIndex(table, splitColumn, path, 'splitColumn'));
+  }
+  return { matrix: csvFeatures(table, skip, path), rawLabels: table.rows.map((r) => r[labelK]!), splitFlags };
+}
+
+/** A .npy matrix plus a labels file (.npy ints, or text/CSV). */
+async function loadNpy(path: string, params: Params, dataDir: string | undefined): Promise<Loaded> {
+  const labelsParam = params['labels'] as string;
+  if (!labelsParam) {
+    throw new UserError(`dataset ${NAME}: labels: "" is not allowed with .npy features; expected the path of a labels file (.npy, .txt or .csv)`);
+  }
+  const matrix = await readNpyMatrix(path);
+  const labelsPath = resolvePath(labelsParam, dataDir);
+  const splitColumn = params['splitColumn'] as string;
+  if (labelsPath.toLowerCase().endsWith('.npy')) {
+    if (splitColumn) throw new UserError(`splitColumn: ${show(splitColumn)} needs a CSV labels file or CSV features; ${labelsPath} is .npy`);
+    return { matrix, rawLabels: await readNpyVector(labelsPath, 'labels') };
+  }
+  const { labels, table } = await readLabelsText(labelsPath, params['labelColumn'] as string);
+  let splitFlags: Uint8Array | undefined;
+  if (splitColumn) {
+    if (!table) throw new UserError(`splitColumn: ${show(splitColumn)} is not a column of ${labelsPath}, which has no header row`);
+    splitFlags = splitColumnFlags(table, splitColumn, labelsPath);
+  }
+  return { matrix, rawLabels: labels, splitFlags };
+}
+
+async function loadFeatures(params: Params, opts: DatasetLoadOptions): Promise<LoadedDataset> {
+  const pathParam = params['path'] as string;
+  if (!pathParam) {
+    throw new UserError(`dataset ${NAME}: path: "" is not allowed; expected a .npy (rows × features) or .csv file`);
+  }
+  const path = resolvePath(pathParam, opts.dataDir);
+  const lower = path.toLowerCase();
+  let loaded: Loaded;
+  if (lower.endsWith('.npy')) loaded = await loadNpy(path, params, opts.dataDir);
+  else if (lower.endsWith('.csv')) loaded = await loadCsv(path, params);
+  else throw new UserError(`dataset ${NAME}: path: ${show(pathParam)} is not allowed; expected a file ending in .npy or .csv`);
+
+  const { matrix, rawLabels } = loaded;
+  if (rawLabels.length !== matrix.n) {
+    throw new UserError(`dataset ${NAME}: ${rawLabels.length} labels for ${matrix.n} feature rows; expected one label per row`);
+  }
+  const all: Split = { x: matrix.x, n: matrix.n, dim: matrix.dim, labels: encodeLabels(rawLabels).labels };
+
+  let flags = loaded.splitFlags;
+  const splitFile = params['splitFile'] as string;
+  if (splitFile) {
+    if (flags) throw new UserError(`splitFile: ${show(splitFile)} and splitColumn both given; expected one of them`);
+    const splitPath = resolvePath(splitFile, opts.dataDir);
+    flags = await readSplitFile(splitPath);
+    if (flags.length !== matrix.n) {
+      throw new UserError(`splitFile: ${splitPath} has ${flags.length} rows for ${matrix.n} feature rows; expected one per row`);
+    }
+  }
+  if (!flags) return splitPool(NAME, all, params);
+  const { train, test, kind } = explicitSplit(all, flags, `dataset ${NAME}`);
+  return { name: NAME, train, test, splitKind: kind };
+}
+
+export const features: DatasetPlugin = {
+  name: NAME,
+  description: 'your own features or embeddings (e.g. extracted from SOP, VehicleID, iNaturalist): .npy + labels, or one CSV',
+  params: [
+    { name: 'path', type: 'string', default: '', doc: 'a .npy 2-D float array (rows × features) or a CSV with a header row (relative paths: to --data-dir if given)' },
+    { name: 'labels', type: 'string', default: '', doc: 'with .npy features: labels as .npy ints, or text/CSV with one label per line (or a header naming labelColumn)' },
+    { name: 'labelColumn', type: 'string', default: 'label', doc: 'the label column of a CSV with a header row' },
+    { name: 'splitFile', type: 'string', default: '', doc: 'optional: train/test (or 1/0) per row, as text or .npy; overrides split' },
+    { name: 'splitColumn', type: 'string', default: '', doc: 'optional: a CSV column of train/test (or 1/0) per row; overrides split' },
+    dataSeedParam,
+    splitParam('class-disjoint'),
+    trainFractionParam,
+  ],
+  load: loadFeatures,
+};

@@ -1,0 +1,82 @@
+import { UserError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { groupByClass } from './classes.js';
+import type { Split, SplitKind } from './types.js';
+
+export interface TrainTest {
+  train: Split;
+  test: Split;
+}
+
+/** The rows `rows` of `s` (in the given order) as a new split with copied storage. */
+export function selectRows(s: Split, rows: ArrayLike<number>): Split {
+  const { dim } = s;
+  const x = new Float32Array(rows.length * dim);
+  const labels = new Int32Array(rows.length);
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k]!;
+    x.set(s.x.subarray(r * dim, (r + 1) * dim), k * dim);
+    labels[k] = s.labels[r]!;
+  }
+  const out: Split = { x, n: rows.length, dim, labels };
+  if (s.imageShape) out.imageShape = [...s.imageShape];
+  return out;
+}
+
+/**
+ * Class-disjoint split as for Stanford Online Products: classes in ascending label order, the
+ * first round(C·trainFraction) go to train, the rest to test, so test classes are never seen
+ * in training. Labels keep their values.
+ */
+export function classDisjointSplit(all: Split, trainFraction = 0.5, where = 'split'): TrainTest {
+  const { classes, rows } = groupByClass(all.labels);
+  const c = classes.length;
+  if (c < 2) throw new UserError(`${where}: a class-disjoint split needs at least 2 classes; the data have ${c}`);
+  const nTrain = Math.min(c - 1, Math.max(1, Math.round(c * trainFraction)));
+  const trainRows: number[] = [];
+  const testRows: number[] = [];
+  for (let k = 0; k < c; k++) for (const r of rows[k]!) (k < nTrain ? trainRows : testRows).push(r);
+  return { train: selectRows(all, trainRows.sort((a, b) => a - b)), test: selectRows(all, testRows.sort((a, b) => a - b)) };
+}
+
+/**
+ * Closed-set split: every class on both sides, disjoint samples. Per class (ascending label
+ * order) the rows are shuffled with `seed` and the first round(n·trainFraction) go to train,
+ * kept within [1, n−1] so a class of two or more has a sample on each side; a class of one
+ * goes to train.
+ */
+export function closedSetSplit(all: Split, seed: number, trainFraction = 0.5): TrainTest {
+  const { rows } = groupByClass(all.labels);
+  const rng = new Rng(seed);
+  const trainRows: number[] = [];
+  const testRows: number[] = [];
+  for (const classRows of rows) {
+    const n = classRows.length;
+    const shuffled = rng.shuffle(Int32Array.from(classRows)) as Int32Array;
+    const nTrain = n < 2 ? n : Math.min(n - 1, Math.max(1, Math.round(n * trainFraction)));
+    for (let k = 0; k < n; k++) (k < nTrain ? trainRows : testRows).push(shuffled[k]!);
+  }
+  return { train: selectRows(all, trainRows.sort((a, b) => a - b)), test: selectRows(all, testRows.sort((a, b) => a - b)) };
+}
+
+export function makeSplit(all: Split, kind: SplitKind, seed: number, trainFraction = 0.5, where = 'split'): TrainTest {
+  return kind === 'class-disjoint' ? classDisjointSplit(all, trainFraction, where) : closedSetSplit(all, seed, trainFraction);
+}
+
+/**
+ * A split given by the user (a train/test flag per row). Its kind is what it actually is: no
+ * class on both sides makes it class-disjoint, otherwise closed-set.
+ */
+export function explicitSplit(all: Split, isTrain: Uint8Array, where = 'split'): TrainTest & { kind: SplitKind } {
+  const trainRows: number[] = [];
+  const testRows: number[] = [];
+  for (let i = 0; i < all.n; i++) (isTrain[i] ? trainRows : testRows).push(i);
+  if (trainRows.length === 0 || testRows.length === 0) {
+    throw new UserError(`${where}: the split puts ${trainRows.length} rows in train and ${testRows.length} in test; both need rows`);
+  }
+  const train = selectRows(all, trainRows);
+  const test = selectRows(all, testRows);
+  const trainClasses = new Set(train.labels);
+  const shared = test.labels.some((l) => trainClasses.has(l));
+  return { train, test, kind: shared ? 'closed-set' : 'class-disjoint' };
+}

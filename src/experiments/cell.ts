@@ -1,0 +1,166 @@
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { getDataset } from '../data/index.js';
+import { PKSampler } from '../data/sampler.js';
+import type { LoadedDataset, Split } from '../data/types.js';
+import type { LossRegistry } from '../losses/registry.js';
+import type { LossPlugin } from '../losses/types.js';
+import { batchAveragePrecision } from '../metrics/average-precision.js';
+import { evaluateRetrieval } from '../metrics/retrieval.js';
+import type { RetrievalMetrics } from '../metrics/types.js';
+import { train } from '../train/train.js';
+import type { TrainConfig, TrainProgress } from '../train/types.js';
+import { canonicalJson } from './canonical.js';
+import type { ApEstimate, Cell, CellConfig, CellResult, NamedParams } from './types.js';
+
+export interface CellContext {
+  registry: LossRegistry;
+  dataDir?: string;
+  /** Threads for the exact evaluation (1 in a --jobs child, where the cores are already shared). */
+  evalWorkers?: number;
+  onStep?: (p: TrainProgress) => void;
+}
+
+const datasetCache = new Map<string, Promise<LoadedDataset>>();
+
+/** Loads a dataset once per process for each (name, parameters, seed): cells share it. */
+export function loadDatasetCached(ds: NamedParams, seed: number, dataDir?: string): Promise<LoadedDataset> {
+  const key = canonicalJson({ ds, seed, dataDir: dataDir ?? null });
+  let p = datasetCache.get(key);
+  if (!p) {
+    p = getDataset(ds.name).load(ds.params, dataDir === undefined ? { seed } : { seed, dataDir });
+    // A failed load is not cached, so a fixed file can be retried in the same process.
+    p.catch(() => datasetCache.delete(key));
+    datasetCache.set(key, p);
+  }
+  return p;
+}
+
+function trainConfig(cfg: CellConfig, iterations = cfg.train.iterations): TrainConfig {
+  return { ...cfg.train, iterations, seed: cfg.seed };
+}
+
+/** The AP estimate is compared on test batches of the training B/P, sampled from their own seed. */
+function estimateSeed(seed: number): number {
+  return new Rng(seed ^ 0x5ca1ab1e).nextUint32();
+}
+
+function needsEstimate(cfg: CellConfig, loss: LossPlugin): boolean {
+  return loss.apConvention !== undefined && cfg.eval.estimateBatches > 0;
+}
+
+/**
+ * Fails before any training when the PK sampler cannot form the cell's batches on a split
+ * (too few classes for B/P, a class smaller than P): the sampler's own message, with the split.
+ */
+export function checkCellFits(cfg: CellConfig, data: LoadedDataset, loss: LossPlugin): void {
+  const { batchSize: b, perClass: p, withReplacement } = cfg.train;
+  const splits: Array<[string, Split]> = [];
+  if (cfg.train.iterations > 0) splits.push(['train', data.train]);
+  if (needsEstimate(cfg, loss)) splits.push(['test', data.test]);
+  for (const [name, split] of splits) {
+    try {
+      new PKSampler(split.labels, b, p, 0, { withReplacement });
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      throw new UserError(`dataset ${data.name} ${name} split: ${e.message}`);
+    }
+  }
+}
+
+function gather(x: Float32Array, d: number, idx: Int32Array, labels: Int32Array): { xb: Float32Array; yb: Int32Array } {
+  const xb = new Float32Array(idx.length * d);
+  const yb = new Int32Array(idx.length);
+  for (let r = 0; r < idx.length; r++) {
+    xb.set(x.subarray(idx[r]! * d, (idx[r]! + 1) * d), r * d);
+    yb[r] = labels[idx[r]!]!;
+  }
+  return { xb, yb };
+}
+
+/**
+ * The loss's AP estimate beside the exact AP under the same query convention, over PK batches
+ * of the test embeddings (the embedding is per row, so gathering rows of the embedded split
+ * equals embedding the batch). Both means run over the same queries.
+ */
+export function estimateAp(emb: Float32Array, e: number, test: Split, cfg: CellConfig, loss: LossPlugin): ApEstimate | null {
+  if (!needsEstimate(cfg, loss)) return null;
+  const params = cfg.loss.params;
+  const { includeQuery } = loss.apConvention!(params);
+  const { batchSize: b, perClass: p, withReplacement } = cfg.train;
+  const sampler = new PKSampler(test.labels, b, p, estimateSeed(cfg.seed), { withReplacement });
+  const rng = new Rng(estimateSeed(cfg.seed) + 1);
+  let est = 0;
+  let exact = 0;
+  let count = 0;
+  for (let t = 0; t < cfg.eval.estimateBatches; t++) {
+    const { xb, yb } = gather(emb, e, sampler.next(), test.labels);
+    let ap: Float64Array | undefined;
+    tf.tidy(() => {
+      ap = loss.compute(tf.tensor2d(xb, [b, e]), yb, params, { rng }).apPerQuery;
+    });
+    if (!ap) throw new Error(`loss ${loss.name} declares apConvention but its compute() returned no apPerQuery`);
+    const truth = batchAveragePrecision(xb, b, e, yb, includeQuery);
+    for (let q = 0; q < b; q++) {
+      if (Number.isFinite(ap[q]!) && Number.isFinite(truth[q]!)) {
+        est += ap[q]!;
+        exact += truth[q]!;
+        count++;
+      }
+    }
+  }
+  const estimate = count ? est / count : NaN;
+  const trueAP = count ? exact / count : NaN;
+  return { estimate, trueAP, gap: estimate - trueAP, includeQuery };
+}
+
+async function evaluate(emb: Float32Array, e: number, test: Split, cfg: CellConfig, ctx: CellContext): Promise<RetrievalMetrics> {
+  const opts: { k: number[]; workers?: number } = { k: cfg.eval.k };
+  if (ctx.evalWorkers !== undefined) opts.workers = ctx.evalWorkers;
+  return evaluateRetrieval(emb, test.n, e, test.labels, opts);
+}
+
+/** Runs one cell: untrained and trained retrieval metrics on the test split, and the AP estimate. */
+export async function runCell(cell: Cell, experiment: string, ctx: CellContext): Promise<CellResult> {
+  const startedAt = new Date().toISOString();
+  const cfg = cell.config;
+  const loss = ctx.registry.get(cfg.loss.name);
+  const data = await loadDatasetCached(cfg.dataset, cfg.seed, ctx.dataDir);
+  checkCellFits(cfg, data, loss);
+  const e = cfg.train.embeddingDim;
+
+  const initial = await train(trainConfig(cfg, 0), data, loss, cfg.loss.params);
+  let untrained: RetrievalMetrics;
+  try {
+    untrained = await evaluate(initial.embed(data.test), e, data.test, cfg, ctx);
+  } finally {
+    initial.dispose();
+  }
+
+  const trainOpts = ctx.onStep ? { onStep: ctx.onStep } : {};
+  const model = await train(trainConfig(cfg), data, loss, cfg.loss.params, trainOpts);
+  try {
+    const emb = model.embed(data.test);
+    const metrics = await evaluate(emb, e, data.test, cfg, ctx);
+    const apEstimate = estimateAp(emb, e, data.test, cfg, loss);
+    return {
+      id: cell.id,
+      experiment,
+      config: cfg,
+      swept: cell.swept,
+      dataset: cfg.dataset.name,
+      loss: cfg.loss.name,
+      seed: cfg.seed,
+      metrics,
+      untrained,
+      apEstimate,
+      curve: model.curve,
+      trainMs: model.trainMs,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+    };
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,14 @@
+import type { TrainProgress } from '../train/types.js';
+import type { Cell, CellResult } from './types.js';
+
+/** Parent → child. */
+export type ToWorker =
+  | { type: 'init'; backend?: string; plugins: string[]; dataDir?: string; resultsDir: string; experiment: string }
+  | { type: 'cell'; cell: Cell };
+
+/** Child → parent. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'step'; id: string; progress: TrainProgress }
+  | { type: 'done'; id: string; result: CellResult }
+  | { type: 'error'; id: string | null; message: string; user: boolean };

@@ -1,0 +1,77 @@
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic.js';
+import type { CellResult } from './types.js';
+
+export function experimentDir(resultsDir: string, experiment: string): string {
+  return join(resultsDir, experiment);
+}
+
+export function cellsDir(resultsDir: string, experiment: string): string {
+  return join(resultsDir, experiment, 'cells');
+}
+
+export function cellPath(resultsDir: string, experiment: string, id: string): string {
+  return join(cellsDir(resultsDir, experiment), `${id}.json`);
+}
+
+/** NaN and ±Infinity survive the round trip as strings (plain JSON would turn them into null). */
+function replacer(_key: string, v: unknown): unknown {
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  return v;
+}
+
+function reviver(_key: string, v: unknown): unknown {
+  if (v === 'NaN') return NaN;
+  if (v === 'Infinity') return Infinity;
+  if (v === '-Infinity') return -Infinity;
+  return v;
+}
+
+/** Written once, complete, by rename: a killed cell leaves no file and is redone. */
+export function writeCellResult(resultsDir: string, result: CellResult): string {
+  const path = cellPath(resultsDir, result.experiment, result.id);
+  writeFileAtomic(path, JSON.stringify(result, replacer, 2) + '\n');
+  return path;
+}
+
+/**
+ * The finished result of a cell, or null when there is none. A file that does not parse or
+ * belongs to another id (edited by hand) counts as unfinished, so the cell is run again.
+ */
+export function readCellResult(resultsDir: string, experiment: string, id: string): CellResult | null {
+  const path = cellPath(resultsDir, experiment, id);
+  if (!existsSync(path)) return null;
+  try {
+    const r = JSON.parse(readFileSync(path, 'utf8'), reviver) as CellResult;
+    return r && r.id === id && r.metrics && r.untrained ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temp files that a killed writer left behind (writeFileAtomic names them
+ * .tmp-<file>-<pid>-<time>); a live writer's temp file is left alone.
+ */
+export function removeStaleTemps(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let removed = 0;
+  for (const f of readdirSync(dir)) {
+    const m = /^\.tmp-.*-(\d+)-\d+$/.exec(f);
+    if (m && !alive(Number(m[1]))) {
+      rmSync(join(dir, f), { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,97 @@
+import { stringify } from 'csv-stringify/sync';
+import { canonicalJson } from './canonical.js';
+import { metricColumns } from './columns.js';
+import { summarize } from './stats.js';
+import type { CellResult, ResolvedExperiment } from './types.js';
+
+/** A CSV as columns and rows of strings (what a CSV parser gives back). */
+export interface Table {
+  columns: string[];
+  rows: Record<string, string>[];
+}
+
+/**
+ * One cell value as text: numbers in their shortest round-trip form (so a parser gets the
+ * exact double back), NaN as "NaN", a missing value (e.g. no AP estimate for triplet) as "".
+ */
+export function formatValue(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+/** Every Recall@K of the cells, so that all rows share one header. */
+export function allKs(cells: readonly CellResult[]): number[] {
+  return [...new Set(cells.flatMap((c) => c.config.eval.k))].sort((a, b) => a - b);
+}
+
+function metricValues(c: CellResult, ks: readonly number[]): Record<string, number | null> {
+  const m = c.metrics;
+  const out: Record<string, number | null> = {
+    map: m.map,
+    mapAtR: m.mapAtR,
+    rPrecision: m.rPrecision,
+    precisionAt1: m.precisionAt1,
+  };
+  for (const k of ks) out[`recallAt${k}`] = m.recallAt[String(k)] ?? null;
+  out.untrainedMap = c.untrained.map;
+  out.apEstimate = c.apEstimate?.estimate ?? null;
+  out.trueAP = c.apEstimate?.trueAP ?? null;
+  out.apGap = c.apEstimate?.gap ?? null;
+  out.trainMs = c.trainMs;
+  return out;
+}
+
+/** results.csv: one row per cell, columns as pinned in the brief. */
+export function resultsTable(exp: ResolvedExperiment, cells: readonly CellResult[]): Table {
+  const ks = allKs(cells);
+  const metrics = metricColumns(ks);
+  const columns = ['experiment', 'cell', 'dataset', 'loss', ...exp.swept, 'seed', ...metrics];
+  const rows = cells.map((c) => {
+    const values: Record<string, unknown> = { experiment: exp.name, cell: c.id, dataset: c.dataset, loss: c.loss, seed: c.seed };
+    for (const col of exp.swept) values[col] = c.swept[col];
+    Object.assign(values, metricValues(c, ks));
+    return Object.fromEntries(columns.map((col) => [col, formatValue(values[col])]));
+  });
+  return { columns, rows };
+}
+
+/** A group over seeds: everything in the configuration but the seed. */
+function groupKey(c: CellResult): string {
+  const { seed: _seed, ...rest } = c.config;
+  return canonicalJson(rest);
+}
+
+/** summary.csv: tidy, one row per (configuration without the seed) × metric the group has. */
+export function summaryTable(exp: ResolvedExperiment, cells: readonly CellResult[]): Table {
+  const ks = allKs(cells);
+  const metrics = metricColumns(ks);
+  const columns = ['experiment', 'dataset', 'loss', ...exp.swept, 'metric', 'mean', 'std', 'n', 'ci95Low', 'ci95High'];
+  const groups = new Map<string, CellResult[]>();
+  for (const c of cells) {
+    const k = groupKey(c);
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  const rows: Record<string, string>[] = [];
+  for (const members of groups.values()) {
+    const first = members[0]!;
+    const values = members.map((c) => metricValues(c, ks));
+    for (const metric of metrics) {
+      const xs = values.map((v) => v[metric]).filter((v): v is number => v !== null && v !== undefined);
+      const s = summarize(xs);
+      if (s.n === 0) continue;
+      // One seed has no spread: the cells stay empty rather than "NaN".
+      const spread = s.n > 1 ? { std: s.std, ci95Low: s.ci95Low, ci95High: s.ci95High } : {};
+      const row: Record<string, unknown> = { experiment: exp.name, dataset: first.dataset, loss: first.loss, metric, mean: s.mean, n: s.n, ...spread };
+      for (const col of exp.swept) row[col] = first.swept[col];
+      rows.push(Object.fromEntries(columns.map((col) => [col, formatValue(row[col])])));
+    }
+  }
+  return { columns, rows };
+}
+
+export function toCsv(t: Table): string {
+  return stringify([t.columns, ...t.rows.map((r) => t.columns.map((c) => r[c] ?? ''))]);
+}

@@ -1,0 +1,253 @@
+/**
+ * The ranks of one query's positives within its score row, without sorting the row.
+ *
+ * Two counts per positive p (exact score s_p, position i_p in the row):
+ * - `atLeast[k]` = #{j in the retrieval set : s_j >= s_p}: the denominator of scikit-learn's
+ *   average_precision_score, where tied scores form one threshold;
+ * - `ahead[k]`  = #{j : s_j > s_p, or s_j == s_p and j < i_p}: how many items precede p in the
+ *   deterministic total order "score descending, then row position ascending" that the top-K
+ *   metrics use, so p's rank in that order is ahead[k] + 1.
+ *
+ * Method: positives are sorted (score ascending, position descending: worst first). Scores are
+ * mapped to buckets by a monotone function (linear over the positives' score range, clamped);
+ * one branch-light pass histograms the row, and only items whose bucket lies within a
+ * positive's uncertainty interval [s_p − δ, s_p + δ] are compared individually. An item in a
+ * bucket above that interval scores strictly more than p; below it, strictly less. (A binary
+ * search per item was ~70 ns/item from mispredicted branches; this pass is a few ns.)
+ *
+ * The row may hold approximate scores (a float32 kernel) with |row[j] − s_j| ≤ δ: only items
+ * within δ of a positive's score are then rescored exactly (`ExactScores.score`), so the counts
+ * are those of the exact scores. With exact rows δ = 0 and the row itself is used.
+ */
+
+/** Largest bucket count (top + 2) a ranker uses. */
+export const MAX_BINS = (1 << 16) + 2;
+
+/**
+ * A faster row pass (the wasm kernel in wasm-gram.ts): fills `hist` over row[0..len) with
+ * bucketOf's buckets and lists in `cand` the items whose bucket has firstPos ≥ 0; returns
+ * their count. Its arrays hold at least MAX_BINS (hist, firstPos) and len (cand) entries.
+ */
+export interface RowHistogram {
+  hist: Int32Array;
+  firstPos: Int32Array;
+  cand: Int32Array;
+  run(row: Float32Array | Float64Array, len: number, lo: number, scale: number, ceil: number): number;
+}
+
+/** How to get exact scores when the row is approximate. */
+export interface ExactScores {
+  /** Bound on |row[j] − exact score of j| for every j of the row. */
+  delta: number;
+  /** The exact score of row position j. */
+  score(j: number): number;
+}
+
+type Row = Float32Array | Float64Array;
+
+export class PositiveRanker {
+  private scores: Float64Array;
+  private pos: Int32Array;
+  private tieGe: Float64Array;
+  private tieAhead: Float64Array;
+  private order: Int32Array;
+  private loB: Int32Array;
+  private hiB: Int32Array;
+  private hist: Int32Array;
+  /** For each bucket, the first and last sorted positive whose interval covers it (-1: none). */
+  private firstPos: Int32Array;
+  private lastPos: Int32Array;
+  /** Sorted (worst first) exact scores of the positives after `rank`. */
+  sortedScores: Float64Array;
+  /** Row positions of the positives, in the same order as `sortedScores`. */
+  sortedPos: Int32Array;
+  atLeast: Float64Array;
+  ahead: Float64Array;
+  m = 0;
+  private readonly kernel: RowHistogram | null;
+
+  constructor(maxPositives: number, kernel: RowHistogram | null = null) {
+    this.kernel = kernel;
+    const cap = Math.max(1, maxPositives);
+    this.scores = new Float64Array(cap);
+    this.pos = new Int32Array(cap);
+    this.tieGe = new Float64Array(cap);
+    this.tieAhead = new Float64Array(cap);
+    this.order = new Int32Array(cap);
+    this.loB = new Int32Array(cap);
+    this.hiB = new Int32Array(cap);
+    this.sortedScores = new Float64Array(cap);
+    this.sortedPos = new Int32Array(cap);
+    this.atLeast = new Float64Array(cap);
+    this.ahead = new Float64Array(cap);
+    this.hist = kernel ? kernel.hist : new Int32Array(0);
+    this.firstPos = kernel ? kernel.firstPos : new Int32Array(0);
+    this.lastPos = new Int32Array(0);
+  }
+
+  /**
+   * Ranks the positives at row positions `positives[0..m)` among row[0..len), leaving out
+   * position `skip` (-1: none) from the retrieval set. Positions must be distinct and ≠ skip;
+   * scores must be finite. `exact` (null: the row is exact) when the row is approximate.
+   */
+  rank(row: Row, len: number, skip: number, positives: ArrayLike<number>, m: number, exact: ExactScores | null = null): void {
+    this.m = m;
+    const { scores, pos, tieGe, tieAhead, order, loB, hiB, sortedScores: ps, sortedPos: pp } = this;
+    if (m === 0) return;
+    for (let k = 0; k < m; k++) {
+      order[k] = k;
+      pos[k] = positives[k];
+      scores[k] = exact ? exact.score(positives[k]) : row[positives[k]];
+    }
+    const ord = order.subarray(0, m);
+    ord.sort((a, b) => scores[a] - scores[b] || pos[b] - pos[a]);
+    for (let k = 0; k < m; k++) {
+      ps[k] = scores[ord[k]];
+      pp[k] = pos[ord[k]];
+      tieGe[k] = 0;
+      tieAhead[k] = 0;
+    }
+    const delta = exact ? exact.delta : 0;
+    // Buckets -1..top, stored at index b+1. About 32 buckets per positive keeps the individual
+    // comparisons to a few percent of the row.
+    const top = Math.min(MAX_BINS - 2, Math.max(256, 32 * m));
+    if (!this.kernel && this.hist.length < top + 2) {
+      this.hist = new Int32Array(top + 2);
+      this.firstPos = new Int32Array(top + 2);
+    }
+    if (this.lastPos.length < top + 2) this.lastPos = new Int32Array(Math.max(top + 2, 1024));
+    const { hist, firstPos, lastPos } = this;
+    hist.fill(0, 0, top + 2);
+    const lo = ps[0] - delta;
+    const range = ps[m - 1] + delta - lo;
+    let scale = range > 0 ? (top - 1) / range : 1;
+    if (!Number.isFinite(scale)) scale = 1;
+    const ceil = top + 0.5;
+    for (let k = 0; k < m; k++) {
+      loB[k] = bucketOf(ps[k] - delta, lo, scale, ceil);
+      hiB[k] = bucketOf(ps[k] + delta, lo, scale, ceil);
+    }
+    // Bucket b is covered by positives [first, last]: first = min k with hiB ≥ b, last = max k
+    // with loB ≤ b (both bounds are non-decreasing in k, so the set is contiguous).
+    for (let b = 0, k1 = 0, k2 = -1; b < top + 2; b++) {
+      while (k1 < m && hiB[k1] < b) k1++;
+      while (k2 + 1 < m && loB[k2 + 1] <= b) k2++;
+      firstPos[b] = k1 <= k2 ? k1 : -1;
+      lastPos[b] = k2;
+    }
+    const near = { row, ps, pp, m, delta, exact, tieGe, tieAhead, firstPos, lastPos };
+    const kernel = this.kernel;
+    if (kernel) {
+      const count = kernel.run(row, len, lo, scale, ceil);
+      const cand = kernel.cand;
+      for (let c = 0; c < count; c++) {
+        const j = cand[c];
+        if (j !== skip) compareNear(near, j, bucketOf(row[j], lo, scale, ceil));
+      }
+      if (skip >= 0 && skip < len) hist[bucketOf(row[skip], lo, scale, ceil)]--;
+    } else if (skip >= 0 && skip < len) {
+      histogramPass(row, 0, skip, lo, scale, ceil, hist, near);
+      histogramPass(row, skip + 1, len, lo, scale, ceil, hist, near);
+    } else {
+      histogramPass(row, 0, len, lo, scale, ceil, hist, near);
+    }
+    // Items in buckets above a positive's interval are strictly above it; suffix-sum them.
+    let run = 0;
+    let b = top + 1;
+    for (let k = m - 1; k >= 0; k--) {
+      while (b > hiB[k]) run += hist[b--];
+      this.atLeast[k] = run + tieGe[k];
+      this.ahead[k] = run + tieAhead[k];
+    }
+  }
+
+  /**
+   * Average precision with scikit-learn's tie rule: mean over positives of
+   * #{positives with score >= s_p} / #{items with score >= s_p}.
+   */
+  averagePrecision(): number {
+    const m = this.m;
+    if (m === 0) return NaN;
+    const ps = this.sortedScores;
+    let sum = 0;
+    let k = 0;
+    while (k < m) {
+      // Tied positives share one threshold: every positive from k on scores >= ps[k].
+      let end = k + 1;
+      while (end < m && ps[end] === ps[k]) end++;
+      const precision = (m - k) / this.atLeast[k];
+      sum += precision * (end - k);
+      k = end;
+    }
+    return sum / m;
+  }
+}
+
+/**
+ * Monotone non-decreasing map of a score to a bucket index in 0..top+1 (clamp, then truncate:
+ * both monotone, so a higher bucket always means a strictly higher score). ceil = top + 0.5.
+ */
+function bucketOf(s: number, lo: number, scale: number, ceil: number): number {
+  // Clamp to non-integer doubles (-1.5, top + 0.5): mixing small-int and double constants here
+  // makes V8 box v on every item, which doubled the cost of the whole pass.
+  let v = (s - lo) * scale;
+  if (v < 0) v = -1.5;
+  else if (v > ceil) v = ceil;
+  return (v | 0) + 1;
+}
+
+interface Near {
+  row: Row;
+  ps: Float64Array;
+  pp: Int32Array;
+  m: number;
+  delta: number;
+  exact: ExactScores | null;
+  tieGe: Float64Array;
+  tieAhead: Float64Array;
+  firstPos: Int32Array;
+  lastPos: Int32Array;
+}
+
+/** Histogram of row[from, to) over buckets, with individual comparisons near the positives. */
+function histogramPass(row: Row, from: number, to: number, lo: number, scale: number, ceil: number, hist: Int32Array, near: Near): void {
+  const firstPos = near.firstPos;
+  for (let j = from; j < to; j++) {
+    const b = bucketOf(row[j], lo, scale, ceil);
+    hist[b]++;
+    if (firstPos[b] >= 0) compareNear(near, j, b);
+  }
+}
+
+/** Item j (in bucket b) against every positive whose interval covers b. */
+function compareNear(near: Near, j: number, b: number): void {
+  const { ps, pp, delta, exact, tieGe, tieAhead } = near;
+  const approx = near.row[j];
+  let s = NaN;
+  for (let k = near.firstPos[b], last = near.lastPos[b]; k <= last; k++) {
+    const p = ps[k];
+    if (approx > p + delta) {
+      tieGe[k] += 1;
+      tieAhead[k] += 1;
+    } else if (approx >= p - delta) {
+      if (s !== s) s = exact ? exact.score(j) : approx;
+      if (s > p) {
+        tieGe[k] += 1;
+        tieAhead[k] += 1;
+      } else if (s === p) {
+        tieGe[k] += 1;
+        if (j < pp[k]) tieAhead[k] += 1;
+      }
+    }
+  }
+}
+
+/** AP of one score row (scikit-learn ties); `relevant[j]` marks positives; NaN without positives. */
+export function averagePrecisionOfRow(scores: ArrayLike<number>, relevant: ArrayLike<boolean | number>): number {
+  const row = Float64Array.from(scores);
+  const positives: number[] = [];
+  for (let j = 0; j < row.length; j++) if (relevant[j]) positives.push(j);
+  const ranker = new PositiveRanker(positives.length);
+  ranker.rank(row, row.length, -1, positives, positives.length);
+  return ranker.averagePrecision();
+}

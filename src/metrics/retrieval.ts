@@ -1,0 +1,210 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { UserError, show } from '../core/errors.js';
+import { evaluateBlocks, SLOTS, SLOT_AP, SLOT_AP_AT_R, SLOT_FIRST_RANK, SLOT_R_PRECISION } from './retrieval-core.js';
+import type { RetrievalWorkerData } from './retrieval-worker.js';
+import type { RetrievalMetrics } from './types.js';
+
+/**
+ * Exact retrieval evaluation: every item is a query against all others (the query itself is
+ * excluded), similarity = dot product of the rows as given, float64 throughout.
+ *
+ * Definitions (pytorch-metric-learning's AccuracyCalculator): R = number of other items of the
+ * query's class; queries with R = 0 are left out of every metric (`queries` counts the rest).
+ * - map: mean AP over all items, ties as scikit-learn's average_precision_score (items tied
+ *   with a positive count as ranked above it); independent of any K.
+ * - The top-K metrics need a strict order. Tied scores are broken by item index, lower index
+ *   first: deterministic, independent of blocks and threads, and the same rule a stable sort
+ *   of the rows by descending score gives.
+ *   mapAtR = mean (1/R) Σ_{i ≤ R} P(i)·rel(i) over the top R; rPrecision = mean share of
+ *   positives in the top R; precisionAt1 = share of queries whose top item is a positive;
+ *   recallAt[K] = share of queries with at least one positive in the top K.
+ *
+ * Cost: the N×N×D similarity products (a wasm SIMD kernel, blocks of `blockSize` query rows,
+ * so memory is O(N·blockSize), never N×N) plus, per query, one pass over its row that ranks
+ * only its positives (no sort of the row). Query blocks are spread over `workers` threads.
+ * The fast kernel computes float32 scores with a proven error bound; every item within that
+ * bound of a positive is rescored in float64, so the metrics are exactly those of float64
+ * scores (see `precision`).
+ */
+export interface RetrievalOptions {
+  /** Recall@K cut-offs (positive integers); default `defaultKs(n)`. */
+  k?: number[];
+  /** Query rows per similarity block; default keeps each block near 32 MB. */
+  blockSize?: number;
+  /**
+   * Threads (1 = in this thread). Default: all cores once n ≥ 4096, else 1 (below that,
+   * starting workers costs more than it saves). Falls back to this thread when the compiled
+   * worker script is absent (running from TypeScript sources, e.g. under vitest).
+   */
+  workers?: number;
+  /** false forces the plain-JS similarity kernel (tests). */
+  useWasm?: boolean;
+  /**
+   * Similarity kernel (results are exact either way): 'f64' scores everything in float64;
+   * 'f32' (about twice as fast) uses float32 SIMD scores with a proven error bound and
+   * rescores in float64 the few items within that bound of a positive. 'auto' (default): f32
+   * where the bound is valid (no overflow), else f64.
+   */
+  precision?: 'auto' | 'f32' | 'f64';
+}
+
+/** 1, 2, 4, 8 always (the CUB/Cars convention), plus 10, 100, 1000 (SOP) where K < n. */
+export function defaultKs(n: number): number[] {
+  return [1, 2, 4, 8, ...[10, 100, 1000].filter((k) => k < n)];
+}
+
+/** Per-query results: n × 4 values (see retrieval-core.ts SLOT_*), NaN rows for R = 0. */
+export interface PerQueryResults {
+  perQuery: Float64Array;
+  /** Threads that evaluated query blocks (1 = in this thread). */
+  workersUsed: number;
+}
+
+export async function evaluateRetrieval(
+  x: Float32Array | Float64Array,
+  n: number,
+  d: number,
+  labels: Int32Array,
+  opts: RetrievalOptions = {},
+): Promise<RetrievalMetrics> {
+  const ks = validateKs(opts.k ?? defaultKs(n));
+  const { perQuery } = await retrievalPerQuery(x, n, d, labels, opts);
+  return summarize(perQuery, n, ks);
+}
+
+/** Sums per-query results in query order (so totals never depend on blocks or threads). */
+export function summarize(perQuery: Float64Array, n: number, ks: number[]): RetrievalMetrics {
+  let map = 0, mapAtR = 0, rPrecision = 0, p1 = 0, queries = 0;
+  const hits = ks.map(() => 0);
+  for (let q = 0; q < n; q++) {
+    const o = q * SLOTS;
+    if (Number.isNaN(perQuery[o + SLOT_AP])) continue;
+    queries++;
+    map += perQuery[o + SLOT_AP];
+    mapAtR += perQuery[o + SLOT_AP_AT_R];
+    rPrecision += perQuery[o + SLOT_R_PRECISION];
+    const first = perQuery[o + SLOT_FIRST_RANK];
+    if (first === 1) p1++;
+    for (let t = 0; t < ks.length; t++) if (first <= ks[t]) hits[t]++;
+  }
+  const recallAt: Record<string, number> = {};
+  const div = (v: number) => (queries === 0 ? NaN : v / queries);
+  ks.forEach((k, t) => (recallAt[String(k)] = div(hits[t])));
+  return { map: div(map), mapAtR: div(mapAtR), rPrecision: div(rPrecision), precisionAt1: div(p1), recallAt, queries };
+}
+
+export function validateKs(ks: readonly number[]): number[] {
+  if (ks.length === 0) throw new UserError('k: the list of Recall@K cut-offs is empty; give at least one positive integer');
+  for (const k of ks) {
+    if (!Number.isInteger(k) || k < 1) throw new UserError(`k: ${show(k)} is not a valid cut-off; each K must be a positive integer`);
+  }
+  return [...new Set(ks)].sort((a, b) => a - b);
+}
+
+function validateInput(x: ArrayLike<number>, n: number, d: number, labels: Int32Array): void {
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`n: ${show(n)}; the number of items must be a positive integer`);
+  if (!Number.isInteger(d) || d < 1) throw new UserError(`d: ${show(d)}; the embedding dimension must be a positive integer`);
+  if (x.length !== n * d) throw new UserError(`embeddings: ${x.length} values for n×d = ${n}×${d} = ${n * d}`);
+  if (labels.length !== n) throw new UserError(`labels: ${labels.length} labels for ${n} embeddings; the counts must be equal`);
+  let maxAbs = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (!Number.isFinite(v)) throw new UserError(`embeddings: row ${Math.floor(i / d)} column ${i % d} is ${v}; values must be finite`);
+    const a = Math.abs(v);
+    if (a > maxAbs) maxAbs = a;
+  }
+  // Every score is bounded by d·max|x|²; past float64's range the ranking would be meaningless.
+  if (!Number.isFinite(d * maxAbs * maxAbs)) {
+    throw new UserError(`embeddings: values up to ${maxAbs} make dot products overflow float64; rescale them`);
+  }
+}
+
+function defaultBlockSize(n: number): number {
+  const rows = Math.floor((32 * 2 ** 20) / (8 * n));
+  return Math.max(8, Math.min(256, rows - (rows % 2)));
+}
+
+/** The compiled worker script beside this module, or null when running from sources. */
+function workerScript(): URL | null {
+  const url = new URL('./retrieval-worker.js', import.meta.url);
+  return url.protocol === 'file:' && existsSync(fileURLToPath(url)) ? url : null;
+}
+
+/** Evaluates every query; exposed for per-query analysis and for tests of the thread split. */
+export async function retrievalPerQuery(
+  x: Float32Array | Float64Array,
+  n: number,
+  d: number,
+  labels: Int32Array,
+  opts: RetrievalOptions = {},
+): Promise<PerQueryResults> {
+  validateInput(x, n, d, labels);
+  const blockSize = opts.blockSize ?? defaultBlockSize(n);
+  if (!Number.isInteger(blockSize) || blockSize < 1) {
+    throw new UserError(`blockSize: ${show(blockSize)}; must be a positive integer`);
+  }
+  const cores = availableParallelism();
+  const requested = opts.workers ?? (n >= 4096 ? cores : 1);
+  if (!Number.isInteger(requested) || requested < 1) {
+    throw new UserError(`workers: ${show(requested)}; must be a positive integer (1 = no worker threads)`);
+  }
+  const blocks = Math.ceil(n / blockSize);
+  const script = requested > 1 && blocks > 1 ? workerScript() : null;
+  const workers = script ? Math.min(requested, blocks) : 1;
+
+  if (workers === 1) {
+    const out = new Float64Array(n * SLOTS);
+    let next = 0;
+    evaluateBlocks({ x, n, d, labels, blockSize, out, useWasm: opts.useWasm, precision: opts.precision }, () => {
+      const q0 = next;
+      next += blockSize;
+      return q0;
+    });
+    return { perQuery: out, workersUsed: 1 };
+  }
+
+  const xs = new Float64Array(new SharedArrayBuffer(n * d * 8));
+  xs.set(x);
+  const ls = new Int32Array(new SharedArrayBuffer(n * 4));
+  ls.set(labels);
+  const out = new Float64Array(new SharedArrayBuffer(n * SLOTS * 8));
+
+  const counter = new SharedArrayBuffer(4);
+  const data: RetrievalWorkerData = {
+    x: xs.buffer as SharedArrayBuffer,
+    labels: ls.buffer as SharedArrayBuffer,
+    out: out.buffer as SharedArrayBuffer,
+    counter,
+    n,
+    d,
+    blockSize,
+    useWasm: opts.useWasm,
+    precision: opts.precision,
+  };
+  const threads = Array.from({ length: workers }, () => new Worker(script!, { workerData: data }));
+  try {
+    await Promise.all(
+      threads.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            let done = false;
+            w.on('message', (m) => {
+              if (m !== 'done') return;
+              done = true;
+              resolve();
+            });
+            w.on('error', reject);
+            w.on('exit', (code) => {
+              if (!done) reject(new Error(`retrieval worker exited with code ${code} before finishing`));
+            });
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(threads.map((w) => w.terminate()));
+  }
+  return { perQuery: out, workersUsed: workers };
+}

@@ -1,0 +1,153 @@
+/**
+ * A minimal WebAssembly binary encoder: just the instructions the metric kernels use, so the
+ * kernels can be generated at run time (constants baked in) without a toolchain or dependency.
+ */
+
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+function f64Bytes(v: number): number[] {
+  const b = new Uint8Array(new Float64Array([v]).buffer);
+  return [...b];
+}
+
+export const I32 = 0x7f;
+export const F64 = 0x7c;
+export const V128 = 0x7b;
+
+const simd = (code: number, ...rest: number[]) => [0xfd, ...uleb(code), ...rest];
+
+export const op = {
+  localGet: (i: number) => [0x20, ...uleb(i)],
+  localSet: (i: number) => [0x21, ...uleb(i)],
+  localTee: (i: number) => [0x22, ...uleb(i)],
+  i32Const: (v: number) => [0x41, ...sleb(v | 0)],
+  f64Const: (v: number) => [0x44, ...f64Bytes(v)],
+  i32Add: [0x6a],
+  i32Mul: [0x6c],
+  i32Shl: [0x74],
+  i32Ne: [0x47],
+  i32GeS: [0x4e],
+  f64Sub: [0xa1],
+  f64Mul: [0xa2],
+  f64Add: [0xa0],
+  f64Lt: [0x63],
+  f64Gt: [0x64],
+  select: [0x1b],
+  i32TruncSatF64S: [0xfc, 0x02],
+  loop: [0x03, 0x40],
+  if: [0x04, 0x40],
+  end: [0x0b],
+  brIf: (depth: number) => [0x0d, ...uleb(depth)],
+  i32Load: (offset: number) => [0x28, 2, ...uleb(offset)],
+  i32Store: (offset: number) => [0x36, 2, ...uleb(offset)],
+  f64Load: (offset: number) => [0x2b, 3, ...uleb(offset)],
+  f64Store: (offset: number) => [0x39, 3, ...uleb(offset)],
+  v128Load: (offset: number) => simd(0x00, 3, ...uleb(offset)),
+  v128Zero: simd(0x0c, ...new Array<number>(16).fill(0)),
+  f64x2ExtractLane: (lane: number) => simd(0x21, lane),
+  f64x2Add: simd(0xf0),
+  f64x2Mul: simd(0xf2),
+  f32Load: (offset: number) => [0x2a, 2, ...uleb(offset)],
+  f32Store: (offset: number) => [0x38, 2, ...uleb(offset)],
+  f32Add: [0x92],
+  f64PromoteF32: [0xbb],
+  f32x4ExtractLane: (lane: number) => simd(0x1f, lane),
+  f32x4Add: simd(0xe4),
+  f32x4Mul: simd(0xe6),
+};
+
+/** Appends instructions (arrays of bytes) to a code buffer. */
+export class Code {
+  readonly bytes: number[] = [];
+  emit(...parts: (number | number[])[]): this {
+    for (const p of parts) {
+      if (Array.isArray(p)) for (const b of p) this.bytes.push(b);
+      else this.bytes.push(p);
+    }
+    return this;
+  }
+}
+
+export interface WasmFunction {
+  name: string;
+  params: number[];
+  results: number[];
+  /** Local declarations after the params: [count, type] runs. */
+  locals: [number, number][];
+  code: Code;
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+function vec(items: number[][]): number[] {
+  const out = uleb(items.length);
+  for (const it of items) for (const b of it) out.push(b);
+  return out;
+}
+
+function str(s: string): number[] {
+  const b = [...Buffer.from(s, 'utf8')];
+  return [...uleb(b.length), ...b];
+}
+
+/** A module with one exported memory ("mem", growable to 4 GiB) and the given exported functions. */
+export function wasmModule(funcs: WasmFunction[]): Uint8Array {
+  const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))]);
+  const bodies = funcs.map((f) => {
+    const body = [...vec(f.locals.map(([n, t]) => [...uleb(n), t])), ...f.code.bytes, ...op.end];
+    return [...uleb(body.length), ...body];
+  });
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec(types)),
+    ...section(3, vec(funcs.map((_, i) => uleb(i)))),
+    ...section(5, vec([[0x01, ...uleb(1), ...uleb(65536)]])),
+    ...section(7, vec([...funcs.map((f, i) => [...str(f.name), 0x00, ...uleb(i)]), [...str('mem'), 0x02, 0]])),
+    ...section(10, vec(bodies)),
+  ];
+  return Uint8Array.from(bytes);
+}
+
+/** The few WebAssembly APIs used here (lib.dom, which declares them, is not in this project's libs). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+export function instantiate(bytes: Uint8Array): Record<string, unknown> {
+  return new WA.Instance(new WA.Module(bytes), {}).exports;
+}
+
+export function validate(bytes: Uint8Array): boolean {
+  return WA.validate(bytes);
+}

@@ -1,0 +1,58 @@
+/** One measured case of `bench perf`, in the JSON-lines shape the README documents. */
+export interface PerfRecord {
+  suite: string;
+  name: string;
+  impl?: string;
+  backend?: string;
+  B?: number;
+  D?: number;
+  P?: number;
+  N?: number;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  peakRssMb: number;
+  repeats: number;
+  /** Set instead of timings when the case could not run (e.g. out of memory). */
+  error?: string;
+}
+
+export interface MeasureOptions {
+  warmup: number;
+  repeats: number;
+  /** Stop repeating once this much time has been spent (slow cases still get >= 1 repeat). */
+  budgetMs: number;
+}
+
+const mb = (bytes: number): number => Math.round((bytes / (1024 * 1024)) * 10) / 10;
+
+/**
+ * Times `fn` after warm-up. Peak memory is the largest resident set seen right after each call
+ * (before the garbage collector can reclaim what the call allocated), so it bounds what the case
+ * needs from below, not the process's whole history.
+ */
+export async function measure(fn: () => unknown | Promise<unknown>, opts: MeasureOptions): Promise<Pick<PerfRecord, 'medianMs' | 'minMs' | 'maxMs' | 'peakRssMb' | 'repeats'>> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  let peak = process.memoryUsage().rss;
+  const start = performance.now();
+  for (let i = 0; i < opts.warmup; i++) {
+    await fn();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    if (performance.now() - start > opts.budgetMs) break;
+  }
+  const times: number[] = [];
+  const timedStart = performance.now();
+  while (times.length < opts.repeats) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    if (performance.now() - timedStart > opts.budgetMs) break;
+  }
+  times.sort((a, b) => a - b);
+  const mid = times.length >> 1;
+  const median = times.length % 2 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
+  const round = (x: number): number => Math.round(x * 100) / 100;
+  return { medianMs: round(median), minMs: round(times[0]!), maxMs: round(times[times.length - 1]!), peakRssMb: mb(peak), repeats: times.length };
+}

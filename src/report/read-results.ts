@@ -1,0 +1,190 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { UserError, show } from '../core/errors.js';
+
+/** A CSV value after parsing: numbers become numbers, empty and NaN/Infinity become null. */
+export type Value = string | number | null;
+export type Row = Record<string, Value>;
+
+export interface Manifest {
+  experiment?: string;
+  file?: string;
+  resolved?: unknown;
+  swept?: string[];
+  report?: { x?: string; logX?: boolean };
+  command?: unknown;
+  startedAt?: string;
+  finishedAt?: string;
+  [key: string]: unknown;
+}
+
+export interface CurvePoint {
+  step: number;
+  loss: number | null;
+  apEstimate: number | null;
+}
+
+export interface CellRecord {
+  id: string;
+  dataset: string;
+  loss: string;
+  seed: number | null;
+  swept: Record<string, Value>;
+  includeQuery: boolean | null;
+  curve: CurvePoint[];
+}
+
+export interface ExperimentResults {
+  experiment: string;
+  dir: string;
+  results: Row[];
+  summary: Row[];
+  /** Swept columns other than seed, in the order of results.csv. */
+  swept: string[];
+  /** Metric names in the order summary.csv first lists them. */
+  metrics: string[];
+  manifest: Manifest | null;
+  /** Cells listed in results.csv whose cells/<id>.json could be read. */
+  cells: CellRecord[];
+}
+
+/** Columns that are names, never numbers, even when a name happens to look like one. */
+const TEXT_COLUMNS = new Set(['experiment', 'cell', 'dataset', 'loss', 'metric']);
+
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+export function parseValue(column: string, raw: string): Value {
+  if (TEXT_COLUMNS.has(column)) return raw;
+  const s = raw.trim();
+  if (s === '' || /^[-+]?(nan|inf|infinity)$/i.test(s)) return null;
+  return NUMBER.test(s) ? Number(s) : raw;
+}
+
+function readCsv(path: string, required: string[]): { columns: string[]; rows: Row[] } {
+  let records: string[][];
+  try {
+    records = parse(readFileSync(path, 'utf8'), { skip_empty_lines: true, relax_column_count: false }) as string[][];
+  } catch (e) {
+    throw new UserError(`${path}: not a readable CSV file (${(e as Error).message})`);
+  }
+  const [header, ...body] = records;
+  if (!header) throw new UserError(`${path}: empty file, expected a header row`);
+  for (const col of required) {
+    if (!header.includes(col)) throw new UserError(`${path}: missing column ${show(col)}; header is ${header.join(',')}`);
+  }
+  const rows = body.map((rec) => {
+    const row: Row = {};
+    header.forEach((col, i) => (row[col] = parseValue(col, rec[i] ?? '')));
+    return row;
+  });
+  return { columns: header, rows };
+}
+
+/** The columns strictly between `from` and `to` in a header (the pinned place of the swept columns). */
+function between(columns: string[], from: string, to: string): string[] {
+  return columns.slice(columns.indexOf(from) + 1, columns.indexOf(to));
+}
+
+function readManifest(path: string): Manifest | null {
+  if (!existsSync(path)) return null;
+  try {
+    const m = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new Error('not a JSON object');
+    return m as Manifest;
+  } catch (e) {
+    throw new UserError(`${path}: not a valid manifest (${(e as Error).message})`);
+  }
+}
+
+function finite(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function toValue(v: unknown): Value {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) return null;
+  return JSON.stringify(v);
+}
+
+/** Reads one cell file; a torn or foreign file is skipped rather than failing the whole report. */
+function readCell(path: string): CellRecord | null {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (typeof raw?.id !== 'string') return null;
+  const swept: Record<string, Value> = {};
+  if (raw.swept && typeof raw.swept === 'object') {
+    for (const [k, v] of Object.entries(raw.swept as Record<string, unknown>)) swept[k] = toValue(v);
+  }
+  const curve: CurvePoint[] = [];
+  if (Array.isArray(raw.curve)) {
+    for (const p of raw.curve as Record<string, unknown>[]) {
+      const step = finite(p?.step);
+      if (step === null) continue;
+      curve.push({ step, loss: finite(p.loss), apEstimate: finite(p.apEstimate) });
+    }
+  }
+  const est = raw.apEstimate as { includeQuery?: unknown } | null | undefined;
+  return {
+    id: raw.id,
+    dataset: String(raw.dataset ?? ''),
+    loss: String(raw.loss ?? ''),
+    seed: finite(raw.seed),
+    swept,
+    includeQuery: typeof est?.includeQuery === 'boolean' ? est.includeQuery : null,
+    curve,
+  };
+}
+
+/**
+ * Reads results/<experiment>/ as pinned in the brief. results.csv and summary.csv are required;
+ * manifest.json and cells/ are optional (the charts that need them are skipped).
+ */
+export function readExperimentResults(experiment: string, resultsDir: string): ExperimentResults {
+  const dir = join(resultsDir, experiment);
+  const resultsPath = join(dir, 'results.csv');
+  const summaryPath = join(dir, 'summary.csv');
+  if (!existsSync(resultsPath)) {
+    throw new UserError(`no results for experiment ${show(experiment)}: ${resultsPath} does not exist (run \`bench run ${experiment}\` first)`);
+  }
+  if (!existsSync(summaryPath)) {
+    throw new UserError(`incomplete results for experiment ${show(experiment)}: ${summaryPath} does not exist (rerun \`bench run ${experiment}\`)`);
+  }
+  const results = readCsv(resultsPath, ['experiment', 'cell', 'dataset', 'loss', 'seed']);
+  const summary = readCsv(summaryPath, ['experiment', 'dataset', 'loss', 'metric', 'mean', 'std', 'n', 'ci95Low', 'ci95High']);
+  const swept = between(results.columns, 'loss', 'seed');
+  const summarySwept = between(summary.columns, 'loss', 'metric');
+  if (swept.join('\u0000') !== summarySwept.join('\u0000')) {
+    throw new UserError(
+      `${summaryPath}: swept columns ${show(summarySwept)} differ from those of ${resultsPath} ${show(swept)}`,
+    );
+  }
+  const metrics: string[] = [];
+  for (const row of summary.rows) if (!metrics.includes(String(row.metric))) metrics.push(String(row.metric));
+
+  const ids = new Set(results.rows.map((r) => String(r.cell)));
+  const cellsDir = join(dir, 'cells');
+  const cells: CellRecord[] = [];
+  if (existsSync(cellsDir)) {
+    // Cells from earlier runs of a changed experiment may linger there; only results.csv's count.
+    for (const f of readdirSync(cellsDir).filter((f) => f.endsWith('.json')).sort()) {
+      const cell = readCell(join(cellsDir, f));
+      if (cell && ids.has(cell.id)) cells.push(cell);
+    }
+  }
+  return {
+    experiment,
+    dir,
+    results: results.rows,
+    summary: summary.rows,
+    swept,
+    metrics,
+    manifest: readManifest(join(dir, 'manifest.json')),
+    cells,
+  };
+}

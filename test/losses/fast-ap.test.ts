@@ -1,0 +1,110 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import fastAp, { fastApKernel } from '../../src/losses/fast-ap.js';
+import { fastApTensor } from '../../src/losses/reference/fast-ap-tensor.js';
+import { selectBackend } from '../../src/backend/index.js';
+import { Rng } from '../../src/core/rng.js';
+import { UserError } from '../../src/core/errors.js';
+import { centralDiff, dot, maxAbsDiff, meanOfValid, randomUnit, relErr, unevenLabels } from './oracles.js';
+
+const ctx = { rng: new Rng(0) };
+
+/** FastAP by the spec: every bin centre, the triangular kernel, histograms and their cumulative sums. */
+function bruteFastAp(x: Float64Array, n: number, d: number, labels: Int32Array, bins: number) {
+  const delta = 4 / bins;
+  const ap = new Float64Array(n).fill(NaN);
+  for (let q = 0; q < n; q++) {
+    const nPos = [...labels.keys()].filter((j) => j !== q && labels[j] === labels[q]).length;
+    if (nPos === 0) continue;
+    const hPos = new Array<number>(bins + 1).fill(0);
+    const hNeg = new Array<number>(bins + 1).fill(0);
+    for (let j = 0; j < n; j++) {
+      if (j === q) continue;
+      const d2 = 2 - 2 * dot(x, d, q, j);
+      for (let l = 0; l <= bins; l++) {
+        const k = Math.max(0, 1 - Math.abs(d2 - l * delta) / delta);
+        if (labels[j] === labels[q]) hPos[l] += k;
+        else hNeg[l] += k;
+      }
+    }
+    let sum = 0;
+    for (let l = 0; l <= bins; l++) {
+      let cumPos = 0;
+      let cumAll = 0;
+      for (let m = 0; m <= l; m++) {
+        cumPos += hPos[m]!;
+        cumAll += hPos[m]! + hNeg[m]!;
+      }
+      if (hPos[l]! * cumPos > 0 && cumAll > 0) sum += (hPos[l]! * cumPos) / cumAll;
+    }
+    ap[q] = sum / nPos;
+  }
+  return { loss: 1 - meanOfValid(ap), ap };
+}
+
+describe('fast-ap kernel', () => {
+  it('matches the brute-force histograms for several bin counts', () => {
+    const labels = unevenLabels();
+    const n = labels.length;
+    const d = 3;
+    const x = randomUnit(n, d, 31);
+    for (const bins of [1, 4, 10, 27]) {
+      const got = fastApKernel(x, n, d, labels, { bins }, ctx);
+      const want = bruteFastAp(x, n, d, labels, bins);
+      expect(Math.abs(got.loss - want.loss)).toBeLessThan(1e-13);
+      expect([...got.apPerQuery!].map(Number.isNaN)).toEqual([...want.ap].map(Number.isNaN));
+      expect(maxAbsDiff(got.apPerQuery!.filter((v) => !Number.isNaN(v)), want.ap.filter((v) => !Number.isNaN(v)))).toBeLessThan(1e-13);
+    }
+  });
+
+  it('handles embeddings that are not unit length (d² outside [0, 4] falls off the end bins)', () => {
+    const labels = Int32Array.from([0, 1, 0, 1, 0]);
+    const x = randomUnit(5, 3, 32).map((v, k) => v * (0.5 + (k % 3)));
+    const got = fastApKernel(x, 5, 3, labels, { bins: 8 }, ctx);
+    expect(Math.abs(got.loss - bruteFastAp(x, 5, 3, labels, 8).loss)).toBeLessThan(1e-13);
+  });
+
+  for (const bins of [5, 10, 20]) {
+    it(`gradient equals central finite differences (bins=${bins})`, () => {
+      const labels = unevenLabels();
+      const n = labels.length;
+      const d = 4;
+      const x = randomUnit(n, d, 33 + bins);
+      const { grad } = fastApKernel(x, n, d, labels, { bins }, ctx);
+      const fd = centralDiff((y) => fastApKernel(y, n, d, labels, { bins }, ctx).loss, x);
+      expect(relErr(grad, fd)).toBeLessThan(1e-6);
+    });
+  }
+
+  it('declares the standard query convention for its AP estimate', () => {
+    expect(fastAp.apConvention!({ bins: 10 })).toEqual({ includeQuery: false });
+  });
+
+  it('throws a UserError when no query has a positive', () => {
+    const x = randomUnit(3, 2, 1);
+    expect(() => fastApKernel(x, 3, 2, Int32Array.from([1, 2, 3]), { bins: 10 }, ctx)).toThrow(UserError);
+  });
+});
+
+describe('fast-ap tensor formulation', () => {
+  beforeAll(async () => {
+    await selectBackend('cpu');
+  });
+
+  it('tensor formulation (loss, per-query AP and tf.grad) equals the kernel', () => {
+    const labels = unevenLabels();
+    const n = labels.length;
+    const d = 6;
+    const x32 = Float32Array.from(randomUnit(n, d, 34));
+    const params = { bins: 10 };
+    const kernel = fastApKernel(Float64Array.from(x32), n, d, labels, params, ctx);
+    const e = tf.tensor2d(x32, [n, d]);
+    const { value, grad } = tf.valueAndGrad((t: tf.Tensor) => fastApTensor(t as tf.Tensor2D, labels, params, ctx).loss)(e);
+    expect(Math.abs(value.dataSync()[0]! - kernel.loss)).toBeLessThan(1e-5);
+    expect(relErr(grad.dataSync(), kernel.grad)).toBeLessThan(1e-4);
+    const direct = fastApTensor(e, labels, params, ctx);
+    const valid = (v: Float64Array) => v.filter((a) => !Number.isNaN(a));
+    expect(maxAbsDiff(valid(direct.apPerQuery!), valid(kernel.apPerQuery!))).toBeLessThan(1e-5);
+    tf.dispose([e, value, grad, direct.loss]);
+  });
+});

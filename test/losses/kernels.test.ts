@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { matmulABt, matmulParallelism, simdMatmulAvailable } from '../../src/losses/kernels/matmul.js';
+import { threadCount } from '../../src/losses/kernels/matmul-pool.js';
+import { gram, gramBackward, symmetrizeInPlace } from '../../src/losses/kernels/gram.js';
+import { checkBatch, groupLabels, meanValid } from '../../src/losses/kernels/batch.js';
+import { countAtLeast } from '../../src/losses/kernels/ranks.js';
+import { UserError } from '../../src/core/errors.js';
+import { maxAbsDiff, randomMatrix } from './oracles.js';
+
+function naiveABt(a: Float64Array, m: number, b: Float64Array, n: number, k: number): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < k; t++) s += a[i * k + t]! * b[j * k + t]!;
+      c[i * n + j] = s;
+    }
+  }
+  return c;
+}
+
+function transpose(a: Float64Array, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j]!;
+  return t;
+}
+
+// Odd shapes exercise every padding path (rows not a multiple of the 4×2 tile, odd k, k > one block).
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [3, 5, 7],
+  [9, 2, 1],
+  [37, 29, 515],
+  [70, 66, 64],
+];
+
+describe('matmulABt', () => {
+  it('uses the wasm SIMD kernel on this runtime', () => {
+    expect(simdMatmulAvailable()).toBe(true);
+  });
+
+  for (const noSimd of [false, true]) {
+    const path = noSimd ? 'plain JS' : 'SIMD';
+    it(`${path}: equals a naive triple loop on odd shapes`, () => {
+      for (const [m, n, k] of SHAPES) {
+        const a = randomMatrix(m * k, m + 1);
+        const b = randomMatrix(n * k, n + 2);
+        const got = matmulABt(a, m, b, n, k, undefined, { noSimd });
+        expect(maxAbsDiff(got, naiveABt(a, m, b, n, k))).toBeLessThan(1e-12 * k);
+      }
+    });
+
+    it(`${path}: B given transposed`, () => {
+      for (const [m, n, k] of SHAPES) {
+        const a = randomMatrix(m * k, 3 * m);
+        const b = randomMatrix(n * k, 5 * n);
+        const got = matmulABt(a, m, transpose(b, n, k), n, k, undefined, { bTransposed: true, noSimd });
+        expect(maxAbsDiff(got, naiveABt(a, m, b, n, k))).toBeLessThan(1e-12 * k);
+      }
+    });
+
+    it(`${path}: symmetric product X·Xᵀ fills both triangles`, () => {
+      for (const [n, k] of [[1, 3], [7, 5], [45, 300], [66, 20]] as const) {
+        const x = randomMatrix(n * k, n * 7 + k);
+        const got = matmulABt(x, n, x, n, k, new Float64Array(n * n).fill(NaN), { symmetric: true, noSimd });
+        expect(maxAbsDiff(got, naiveABt(x, n, x, n, k))).toBeLessThan(1e-12 * k);
+      }
+    });
+  }
+
+  it('large products split over worker threads equal the naive loop', async () => {
+    // Big enough to be shared (≥ 4M multiply-adds); the first call starts the workers.
+    const [m, n, k] = [203, 161, 301];
+    const a = randomMatrix(m * k, 1);
+    const b = randomMatrix(n * k, 2);
+    const want = naiveABt(a, m, b, n, k);
+    expect(maxAbsDiff(matmulABt(a, m, b, n, k), want)).toBeLessThan(1e-12 * k);
+    const deadline = Date.now() + 20_000;
+    while (matmulParallelism() < threadCount() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(matmulParallelism()).toBe(threadCount());
+    expect(maxAbsDiff(matmulABt(a, m, b, n, k), want)).toBeLessThan(1e-12 * k);
+    expect(maxAbsDiff(matmulABt(a, m, transpose(b, n, k), n, k, undefined, { bTransposed: true }), want)).toBeLessThan(1e-12 * k);
+    const sym = matmulABt(a, m, a, m, k, undefined, { symmetric: true });
+    expect(maxAbsDiff(sym, naiveABt(a, m, a, m, k))).toBeLessThan(1e-12 * k);
+  });
+
+  it('overwrites stale contents of a reused output (first k block stores, later ones add)', () => {
+    const [m, n, k] = [8, 6, 600];
+    const a = randomMatrix(m * k, 1);
+    const b = randomMatrix(n * k, 2);
+    const out = new Float64Array(m * n).fill(1e6);
+    matmulABt(a, m, b, n, k, out);
+    matmulABt(a, m, b, n, k, out);
+    expect(maxAbsDiff(out, naiveABt(a, m, b, n, k))).toBeLessThan(1e-9);
+  });
+});
+
+describe('gram and its backward', () => {
+  it('gram(X) = X·Xᵀ and gramBackward(G) = (G + Gᵀ)·X', () => {
+    const [n, d] = [13, 9];
+    const x = randomMatrix(n * d, 11);
+    expect(maxAbsDiff(gram(x, n, d), naiveABt(x, n, x, n, d))).toBeLessThan(1e-13);
+    const g = randomMatrix(n * n, 12);
+    const want = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < d; k++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += (g[i * n + j]! + g[j * n + i]!) * x[j * d + k]!;
+        want[i * d + k] = s;
+      }
+    }
+    expect(maxAbsDiff(gramBackward(Float64Array.from(g), x, n, d), want)).toBeLessThan(1e-13);
+  });
+
+  it('symmetrizeInPlace crosses tile borders correctly', () => {
+    const n = 70;
+    const g = randomMatrix(n * n, 4);
+    const want = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) want[i * n + j] = g[i * n + j]! + g[j * n + i]!;
+    symmetrizeInPlace(g, n);
+    expect(maxAbsDiff(g, want)).toBe(0);
+  });
+});
+
+describe('batch helpers', () => {
+  it('groups labels of any order and count by class, in order of first appearance', () => {
+    const labels = Int32Array.from([7, -2, 7, 5, -2, 7]);
+    const g = groupLabels(labels);
+    expect(g.numClasses).toBe(3);
+    expect([...g.classOf]).toEqual([0, 1, 0, 2, 1, 0]);
+    expect([...g.start]).toEqual([0, 3, 5, 6]);
+    expect([...g.members]).toEqual([0, 2, 5, 1, 4, 3]);
+    expect(g.maxClassSize).toBe(3);
+  });
+
+  it('rejects mismatched shapes with a one-line UserError', () => {
+    const x = new Float64Array(6);
+    expect(() => checkBatch('smooth-ap', x, 3, 2, new Int32Array(2))).toThrow(/2 labels for 3 embeddings/);
+    expect(() => checkBatch('smooth-ap', x, 2, 2, new Int32Array(2))).toThrow(UserError);
+    expect(() => checkBatch('smooth-ap', x, 0, 6, new Int32Array(0))).toThrow(/at least one row/);
+  });
+
+  it('meanValid skips NaN entries', () => {
+    expect(meanValid(Float64Array.from([1, NaN, 2]))).toBe(1.5);
+    expect(meanValid(Float64Array.from([NaN]))).toBeNaN();
+  });
+
+  it('countAtLeast counts ties as at least', () => {
+    const s = Float64Array.from([-1, 0, 0, 0.5, 2]);
+    expect([-2, -1, 0, 0.1, 0.5, 2, 3].map((v) => countAtLeast(s, v))).toEqual([5, 5, 4, 2, 2, 1, 0]);
+  });
+});

@@ -1,0 +1,42 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { retrievalPerQuery as fromSources } from '../../src/metrics/retrieval.js';
+import { bruteRetrieval, gaussianData, tiedData } from './oracle.js';
+
+// Worker threads run the compiled worker script, so this test drives the build in dist/
+// (the test command runs tsc first); the sources under vitest evaluate in-thread.
+const compiled = join(process.cwd(), 'dist', 'metrics', 'retrieval.js');
+type Mod = typeof import('../../src/metrics/retrieval.js');
+
+async function dist(): Promise<Mod> {
+  expect(existsSync(compiled), `${compiled} missing: run npx tsc -p . first`).toBe(true);
+  return (await import(pathToFileURL(compiled).href)) as Mod;
+}
+
+describe('evaluateRetrieval on worker threads', () => {
+  it('splits query blocks over 2 workers and equals the in-thread evaluation exactly', async () => {
+    const { retrievalPerQuery } = await dist();
+    const { x, labels } = tiedData(21, 500, 4, 12);
+    const threaded = await retrievalPerQuery(x, 500, 4, labels, { workers: 2, blockSize: 8 });
+    expect(threaded.workersUsed).toBe(2);
+    const single = await fromSources(x, 500, 4, labels, { workers: 1, blockSize: 500 });
+    expect(Array.from(threaded.perQuery)).toEqual(Array.from(single.perQuery));
+  });
+
+  it('matches the brute force with workers, on Gaussian float32 input', async () => {
+    const { evaluateRetrieval } = await dist();
+    const { x: x64, labels } = gaussianData(22, 400, 12, 40);
+    const x = Float32Array.from(x64);
+    const ks = [1, 2, 4, 8, 10, 100];
+    const got = await evaluateRetrieval(x, 400, 12, labels, { workers: 2, blockSize: 6, k: ks });
+    const want = bruteRetrieval(x, 400, 12, labels, ks);
+    expect(got.queries).toBe(want.queries);
+    expect(got.map).toBeCloseTo(want.map, 12);
+    expect(got.mapAtR).toBeCloseTo(want.mapAtR, 12);
+    expect(got.rPrecision).toBeCloseTo(want.rPrecision, 12);
+    expect(got.precisionAt1).toBeCloseTo(want.precisionAt1, 12);
+    for (const k of ks) expect(got.recallAt[String(k)]).toBeCloseTo(want.recallAt[String(k)], 12);
+  });
+});
