@@ -1,7 +1,7 @@
 import { fusedCompute, type LossKernel, type LossPlugin } from './types.js';
 import { checkBatch, groupLabels, meanValid, noPositivesError } from './kernels/batch.js';
 import { gram, gramBackward } from './kernels/gram.js';
-import { countAtLeast } from './kernels/ranks.js';
+import { lowerBound, upperBound } from './kernels/ranks.js';
 
 /**
  * Blackbox-AP (Rolínek et al., CVPR 2020). Forward: exact AP from hard ranks of each query's
@@ -13,8 +13,8 @@ import { countAtLeast } from './kernels/ranks.js';
  *
  * Backward: blackbox differentiation of the ranking. With g = ∂L/∂r (non-zero on positives
  * only; rank⁺ is a constant), ∂L/∂s ≈ −(r(s) − r(s + λg))/λ, then chained to the embeddings.
- * Only positives move in s + λg, so a negative's rank changes only through the positives that
- * cross it: O(|P|) per item after one sort of the negatives, O(B² log B) in all.
+ * Only positives move in s + λg, so every rank follows from where each negative falls among the
+ * sorted positive scores, before and after the move: O(B·log|P|) per query, no sort of the row.
  */
 export const blackboxApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   checkBatch('blackbox-ap', x, n, d, labels);
@@ -45,10 +45,13 @@ export const blackboxApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   const gRow = new Float64Array(n);
   const ap = new Float64Array(n).fill(NaN);
   const maxPos = groups.maxClassSize;
-  const negSorted = new Float64Array(n);
+  const posIdx = new Int32Array(maxPos);
   const posScore = new Float64Array(maxPos);
   const posMoved = new Float64Array(maxPos);
-  const posIdx = new Int32Array(maxPos);
+  const rankBefore = new Float64Array(maxPos);
+  const sorted = new Float64Array(maxPos);
+  const sortedMoved = new Float64Array(maxPos);
+  const reach = new Float64Array(maxPos + 2);
 
   for (let q = 0; q < n; q++) {
     const c = classOf[q]!;
@@ -59,46 +62,40 @@ export const blackboxApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
       s.fill(0, row, row + n);
       continue;
     }
-    let nn = 0;
-    for (let j = 0; j < n; j++) if (classOf[j] !== c) negSorted[nn++] = s[row + j]!;
-    const neg = negSorted.subarray(0, nn).sort();
     for (let k = 0; k < np; k++) {
       posIdx[k] = members[c0 + k]!;
       posScore[k] = s[row + posIdx[k]!]!;
+      sorted[k] = posScore[k]!;
     }
-    // Forward ranks, and g_i = ∂L/∂r_i = rank⁺_i / (Q·|P|·B·r_i²) for each positive.
+    sorted.subarray(0, np).sort();
+    negativesReaching(s, row, n, classOf, c, sorted, np, reach);
+    // Forward ranks (rank = #{j : s_j ≥ s_i}), and g_i = ∂L/∂r_i = rank⁺_i / (Q·|P|·B·r_i²).
     let apSum = 0;
     for (let k = 0; k < np; k++) {
-      const v = posScore[k]!;
-      let rankPos = 0;
-      for (let m = 0; m < np; m++) if (posScore[m]! >= v) rankPos++;
-      const rank = rankPos + countAtLeast(neg, v);
+      const below = lowerBound(sorted, np, posScore[k]!);
+      const rankPos = np - below;
+      const rank = rankPos + reach[below]!;
+      rankBefore[k] = rank;
       apSum += rankPos / rank;
       const r = rank / n;
-      posMoved[k] = v + lambda * (rankPos / (queries * np * n * r * r));
+      posMoved[k] = posScore[k]! + lambda * (rankPos / (queries * np * n * r * r));
     }
     ap[q] = apSum / np;
 
-    // ∂L/∂s_j = −(r_j − r'_j)/λ with r' the normalised ranks under the moved positives.
+    // ∂L/∂s_j = −(r_j − r'_j)/λ, r' the normalised ranks after the positives move by λg.
     const scale = -1 / (lambda * n);
-    gRow.fill(0);
+    for (let k = 0; k < np; k++) sortedMoved[k] = posMoved[k]!;
+    sortedMoved.subarray(0, np).sort();
+    negativesReaching(s, row, n, classOf, c, sortedMoved, np, reach);
     for (let k = 0; k < np; k++) {
-      const v = posScore[k]!;
-      const v2 = posMoved[k]!;
-      let before = countAtLeast(neg, v);
-      let after = countAtLeast(neg, v2);
-      for (let m = 0; m < np; m++) {
-        if (posScore[m]! >= v) before++;
-        if (posMoved[m]! >= v2) after++;
-      }
-      gRow[posIdx[k]!] = scale * (before - after);
+      const below = lowerBound(sortedMoved, np, posMoved[k]!);
+      gRow[posIdx[k]!] = scale * (rankBefore[k]! - (np - below + reach[below]!));
     }
+    // A negative's rank changes by the positives that cross it: #{s_m ≥ v} − #{s'_m ≥ v}.
     for (let j = 0; j < n; j++) {
       if (classOf[j] === c) continue;
       const v = s[row + j]!;
-      let delta = 0;
-      for (let m = 0; m < np; m++) delta += (posScore[m]! >= v ? 1 : 0) - (posMoved[m]! >= v ? 1 : 0);
-      gRow[j] = scale * delta;
+      gRow[j] = scale * (lowerBound(sortedMoved, np, v) - lowerBound(sorted, np, v));
     }
     s.set(gRow, row);
   }
@@ -131,3 +128,27 @@ const blackboxAp: LossPlugin = {
 };
 
 export default blackboxAp;
+
+/**
+ * reach[t] (t = 0..np−1) = #{negatives j of the row : s_j ≥ sorted[t]}, for ascending `sorted`:
+ * each negative is placed among the positive scores by binary search, then suffix sums.
+ */
+function negativesReaching(
+  s: Float64Array,
+  row: number,
+  n: number,
+  classOf: Int32Array,
+  c: number,
+  sorted: Float64Array,
+  np: number,
+  reach: Float64Array,
+): void {
+  // A negative with u = #{t : sorted[t] ≤ s_j} reaches exactly sorted[0..u−1]; count it at u−1.
+  reach.fill(0, 0, np + 1);
+  for (let j = 0; j < n; j++) {
+    if (classOf[j] === c) continue;
+    const u = upperBound(sorted, np, s[row + j]!);
+    if (u > 0) reach[u - 1] = reach[u - 1]! + 1;
+  }
+  for (let t = np - 2; t >= 0; t--) reach[t] = reach[t]! + reach[t + 1]!;
+}

@@ -54,6 +54,11 @@ export class LossRegistry {
     return p;
   }
 
+  /** Drops a loss (e.g. `bench perf --loss` measuring one). */
+  remove(name: string): void {
+    this.byName.delete(name);
+  }
+
   has(name: string): boolean {
     return this.byName.has(name);
   }

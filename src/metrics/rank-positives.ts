@@ -24,9 +24,10 @@
 export const MAX_BINS = (1 << 16) + 2;
 
 /**
- * A faster row pass (the wasm kernel in wasm-gram.ts): fills `hist` over row[0..len) with
- * bucketOf's buckets and lists in `cand` the items whose bucket has firstPos ≥ 0; returns
- * their count. Its arrays hold at least MAX_BINS (hist, firstPos) and len (cand) entries.
+ * A faster row pass (the wasm kernel in wasm-gram.ts): adds to `hist` the counts of
+ * row[0..len) over bucketOf's buckets and lists in `cand` the items whose bucket has
+ * firstPos ≥ 0; returns their count. Its arrays hold at least MAX_BINS (hist, firstPos) and
+ * len (cand) entries.
  */
 export interface RowHistogram {
   hist: Int32Array;

@@ -27,7 +27,8 @@ export interface RetrievalJob {
   /**
    * Similarity kernel: 'f64' computes exact scores; 'f32' (twice as fast) computes approximate
    * ones with a proven error bound and rescores exactly the few items within that bound of a
-   * positive, so the metrics are the same. 'auto' (default): f32 where its bound is valid.
+   * positive, so the metrics are the same. 'auto' (default): f32 where its bound is valid and
+   * classes are small enough (positives per query < N/20) for it to pay.
    */
   precision?: 'auto' | Precision;
 }
@@ -120,7 +121,12 @@ export function evaluateBlocks(job: RetrievalJob, nextBlock: () => number): void
   for (const c of idx.count.values()) maxClass = Math.max(maxClass, c);
   const useWasm = job.useWasm ?? wasmSimdAvailable();
   const wanted = job.precision ?? 'auto';
-  const bound = wanted !== 'f64' && useWasm ? f32Bound(x, n, d) : null;
+  // The f32 kernel halves the N·D work per query but scores each query's positives exactly in
+  // JS (R·D, ~5x slower per product): with huge classes (R ≳ N/10) that eats the gain.
+  let pairs = 0;
+  for (const c of idx.count.values()) pairs += c * (c - 1);
+  const f32Pays = pairs / n < n / 20;
+  const bound = useWasm && (wanted === 'f32' || (wanted === 'auto' && f32Pays)) ? f32Bound(x, n, d) : null;
   if (wanted === 'f32' && !bound) throw new Error('the f32 kernel is not usable for these embeddings (or without wasm)');
   const precision: Precision = bound ? 'f32' : 'f64';
   const sims = new SimilarityBlocks(x, n, d, Math.min(job.blockSize, n), { useWasm, precision });

@@ -46,7 +46,8 @@ export interface RetrievalOptions {
    * Similarity kernel (results are exact either way): 'f64' scores everything in float64;
    * 'f32' (about twice as fast) uses float32 SIMD scores with a proven error bound and
    * rescores in float64 the few items within that bound of a positive. 'auto' (default): f32
-   * where the bound is valid (no overflow), else f64.
+   * where the bound is valid (no overflow) and classes are not huge (positives per query <
+   * N/20), else f64.
    */
   precision?: 'auto' | 'f32' | 'f64';
 }

@@ -47,7 +47,6 @@ export const op = {
   i32Add: [0x6a],
   i32Mul: [0x6c],
   i32Shl: [0x74],
-  i32And: [0x71],
   i32Ne: [0x47],
   i32GeS: [0x4e],
   f64Sub: [0xa1],

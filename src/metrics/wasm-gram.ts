@@ -24,8 +24,6 @@ const UNROLL = 2;
 export const ITEM_ALIGN = JT;
 /** Bytes of item rows processed together (sized for a typical 256 KiB+ L2). */
 const ITEM_CHUNK_BYTES = 128 * 1024;
-/** Interleaved histogram copies (item j counts into copy j mod HIST_COPIES). */
-export const HIST_COPIES = 4;
 /** Query block sizes must be a multiple of this. */
 export const QUERY_ALIGN = QT;
 
@@ -141,9 +139,9 @@ function gramFunction(rowLen: number, p: Precision): WasmFunction {
  */
 function histogramFunction(p: Precision): WasmFunction {
   const E = ELEM[p];
-  const row = 0, len = 1, lo = 2, scale = 3, ceil = 4, hist = 5, firstPos = 6, cand = 7, copyBytes = 8;
-  const j = 9, ptr = 10, n = 11, b4 = 12, addr = 13;
-  const v = 14;
+  const row = 0, len = 1, lo = 2, scale = 3, ceil = 4, hist = 5, firstPos = 6, cand = 7;
+  const j = 8, ptr = 9, n = 10, b4 = 11, addr = 12;
+  const v = 13;
   const c = new Code();
   c.emit(op.i32Const(0), op.localSet(j), op.localGet(row), op.localSet(ptr), op.i32Const(0), op.localSet(n));
   c.emit(op.loop);
@@ -151,8 +149,7 @@ function histogramFunction(p: Precision): WasmFunction {
   c.emit(op.f64Const(-1.5), op.localGet(v), op.localGet(v), op.f64Const(0), op.f64Lt, op.select, op.localSet(v));
   c.emit(op.localGet(ceil), op.localGet(v), op.localGet(v), op.localGet(ceil), op.f64Gt, op.select);
   c.emit(op.i32TruncSatF64S, op.i32Const(1), op.i32Add, op.i32Const(2), op.i32Shl, op.localSet(b4));
-  c.emit(op.localGet(hist), op.localGet(b4), op.i32Add, op.localGet(j), op.i32Const(HIST_COPIES - 1), op.i32And, op.localGet(copyBytes), op.i32Mul, op.i32Add);
-  c.emit(op.localTee(addr), op.localGet(addr), op.i32Load(0), op.i32Const(1), op.i32Add, op.i32Store(0));
+  c.emit(op.localGet(hist), op.localGet(b4), op.i32Add, op.localTee(addr), op.localGet(addr), op.i32Load(0), op.i32Const(1), op.i32Add, op.i32Store(0));
   c.emit(op.localGet(firstPos), op.localGet(b4), op.i32Add, op.i32Load(0), op.i32Const(0), op.i32GeS);
   c.emit(op.if);
   c.emit(op.localGet(cand), op.localGet(n), op.i32Const(2), op.i32Shl, op.i32Add, op.localGet(j), op.i32Store(0));
@@ -164,7 +161,7 @@ function histogramFunction(p: Precision): WasmFunction {
   c.emit(op.localGet(n));
   return {
     name: 'histogram',
-    params: [I32, I32, F64, F64, F64, I32, I32, I32, I32],
+    params: [I32, I32, F64, F64, F64, I32, I32, I32],
     results: [I32],
     locals: [[5, I32], [1, F64]],
     code: c,

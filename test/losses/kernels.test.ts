@@ -3,7 +3,7 @@ import { matmulABt, matmulParallelism, simdMatmulAvailable } from '../../src/los
 import { threadCount } from '../../src/losses/kernels/matmul-pool.js';
 import { gram, gramBackward, symmetrizeInPlace } from '../../src/losses/kernels/gram.js';
 import { checkBatch, groupLabels, meanValid } from '../../src/losses/kernels/batch.js';
-import { countAtLeast } from '../../src/losses/kernels/ranks.js';
+import { lowerBound, upperBound } from '../../src/losses/kernels/ranks.js';
 import { UserError } from '../../src/core/errors.js';
 import { maxAbsDiff, randomMatrix } from './oracles.js';
 
@@ -145,8 +145,10 @@ describe('batch helpers', () => {
     expect(meanValid(Float64Array.from([NaN]))).toBeNaN();
   });
 
-  it('countAtLeast counts ties as at least', () => {
-    const s = Float64Array.from([-1, 0, 0, 0.5, 2]);
-    expect([-2, -1, 0, 0.1, 0.5, 2, 3].map((v) => countAtLeast(s, v))).toEqual([5, 5, 4, 2, 2, 1, 0]);
+  it('lowerBound / upperBound count entries < v and <= v, ties included, within the given length', () => {
+    const s = Float64Array.from([-1, 0, 0, 0.5, 2, 99]);
+    const vs = [-2, -1, 0, 0.1, 0.5, 2, 3];
+    expect(vs.map((v) => lowerBound(s, 5, v))).toEqual([0, 0, 1, 3, 3, 4, 5]);
+    expect(vs.map((v) => upperBound(s, 5, v))).toEqual([0, 1, 3, 3, 4, 5, 5]);
   });
 });

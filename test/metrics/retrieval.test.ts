@@ -57,11 +57,14 @@ describe('evaluateRetrieval', () => {
     expect(first.map).toBeCloseTo((1 / 2 + 1 / 2) / 2, 15);
   });
 
-  it('matches a full-sort brute force on data with many exact ties', async () => {
+  it('matches a full-sort brute force on data with many exact ties, with either kernel', async () => {
     for (const [seed, n, d, c] of [[4, 90, 3, 7], [5, 150, 2, 30], [6, 64, 4, 2]] as const) {
       const { x, labels } = tiedData(seed, n, d, c);
       const ks = [1, 2, 4, 8, 16];
-      expectClose(await evaluateRetrieval(x, n, d, labels, { k: ks, workers: 1 }), bruteRetrieval(x, n, d, labels, ks));
+      const want = bruteRetrieval(x, n, d, labels, ks);
+      for (const precision of ['f32', 'f64'] as const) {
+        expectClose(await evaluateRetrieval(x, n, d, labels, { k: ks, workers: 1, precision }), want);
+      }
     }
   });
 
@@ -86,12 +89,14 @@ describe('evaluateRetrieval', () => {
     expect(none.recallAt['1']).toBeNaN();
   });
 
-  it('gives identical per-query results for every block size and for the plain-JS kernel', async () => {
+  it('gives identical per-query results for every block size, both precisions and the plain-JS kernel', async () => {
     const { x, labels } = tiedData(9, 123, 5, 9);
     const base = (await retrievalPerQuery(x, 123, 5, labels, { workers: 1, blockSize: 123 })).perQuery;
-    for (const blockSize of [1, 2, 7, 32, 64]) {
-      const r = await retrievalPerQuery(x, 123, 5, labels, { workers: 1, blockSize });
-      expect(Array.from(r.perQuery)).toEqual(Array.from(base));
+    for (const precision of ['f32', 'f64'] as const) {
+      for (const blockSize of [1, 2, 7, 32, 64]) {
+        const r = await retrievalPerQuery(x, 123, 5, labels, { workers: 1, blockSize, precision });
+        expect(Array.from(r.perQuery)).toEqual(Array.from(base));
+      }
     }
     // Integer data: both kernels' sums are exact, so even the summation order cannot differ.
     const js = await retrievalPerQuery(x, 123, 5, labels, { workers: 1, blockSize: 10, useWasm: false });

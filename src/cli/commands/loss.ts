@@ -59,7 +59,7 @@ const command: CommandModule<GlobalArgs, LossArgs> = {
       .option('input', { type: 'string', demandOption: true, describe: 'JSON file {"embeddings": number[][], "labels": (number|string)[]}' })
       .option('set', { type: 'string', array: true, describe: 'loss parameter, key=value (repeatable)' })
       .option('seed', { type: 'number', default: 0, describe: "seed of the loss's random generator (e.g. Blackbox-AP's margin noise)" })
-      .option('output', { type: 'string', describe: 'write the JSON result here (atomically) instead of stdout' }) as never,
+      .option('output', { type: 'string', describe: 'write the JSON result here (atomically) instead of stdout' }),
   handler: async (args) => {
     if (!Number.isInteger(args.seed) || args.seed < 0) throw new UserError(`--seed: ${show(args.seed)} is not allowed; expected an integer >= 0`);
     const reg = await lossRegistry(args);

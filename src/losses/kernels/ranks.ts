@@ -1,11 +1,23 @@
-/** Number of entries of an ascending array that are ≥ v (binary search for the first one). */
-export function countAtLeast(sortedAsc: Float64Array, v: number): number {
+/** Number of the first `len` entries of an ascending array that are < v. */
+export function lowerBound(sortedAsc: Float64Array, len: number, v: number): number {
   let lo = 0;
-  let hi = sortedAsc.length;
+  let hi = len;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (sortedAsc[mid]! < v) lo = mid + 1;
     else hi = mid;
   }
-  return sortedAsc.length - lo;
+  return lo;
+}
+
+/** Number of the first `len` entries of an ascending array that are ≤ v. */
+export function upperBound(sortedAsc: Float64Array, len: number, v: number): number {
+  let lo = 0;
+  let hi = len;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sortedAsc[mid]! <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

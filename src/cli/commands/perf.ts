@@ -1,0 +1,90 @@
+import type { CommandModule } from 'yargs';
+import { UserError, show } from '../../core/errors.js';
+import { selectBackend } from '../../backend/index.js';
+import type { PerfRecord } from '../../perf/measure.js';
+import { evalSuite, lossSuite, SUITES, trainSuite, type Suite, type SuiteContext } from '../../perf/suites.js';
+import { lossRegistry, type GlobalArgs } from '../context.js';
+
+interface PerfArgs extends GlobalArgs {
+  suite: string;
+  sizes?: string;
+  json?: boolean;
+  'tensor-backends': string;
+  loss?: string;
+}
+
+const RUN: Record<Suite, (ctx: SuiteContext) => Promise<void>> = { losses: lossSuite, eval: evalSuite, train: trainSuite };
+
+function parseSizes(v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  const sizes = String(v).split(',').map((s) => Number(s.trim()));
+  if (!sizes.length || sizes.some((s) => !Number.isInteger(s) || s < 2)) {
+    throw new UserError(`--sizes: ${show(v)} is not allowed; expected comma-separated integers >= 2 (B for losses/train, N for eval)`);
+  }
+  return sizes;
+}
+
+const COLUMNS: Array<[keyof PerfRecord, string]> = [
+  ['suite', 'suite'], ['name', 'name'], ['impl', 'impl'], ['backend', 'backend'], ['B', 'B'], ['N', 'N'], ['D', 'D'],
+  ['medianMs', 'median ms'], ['minMs', 'min ms'], ['maxMs', 'max ms'], ['peakRssMb', 'peak RSS MB'], ['error', 'note'],
+];
+
+function tableRow(r: PerfRecord): string[] {
+  return COLUMNS.map(([k]) => {
+    const v = r[k];
+    return v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? '' : String(v);
+  });
+}
+
+function formatTable(rows: PerfRecord[]): string {
+  const body = rows.map(tableRow);
+  const head = COLUMNS.map(([, h]) => h);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cols: string[]) => `| ${cols.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+const command: CommandModule<GlobalArgs, PerfArgs> = {
+  command: 'perf',
+  describe: 'Measure speed (median, spread over repeats) and peak memory of the losses, the exact evaluation and a training step',
+  builder: (y) =>
+    y
+      .option('suite', { type: 'string', default: 'all', describe: `${SUITES.join(' | ')} | all` })
+      .option('sizes', { type: 'string', describe: 'comma-separated B (losses, train) or N (eval); default: B 64,224,448,1024,2048; N 10000,60000; train B 224' })
+      .option('loss', { type: 'string', describe: 'only this loss (default: every registered loss)' })
+      .option('tensor-backends', { type: 'string', default: 'wasm,cpu', describe: 'backends for the tensor formulations and the training step' })
+      .option('json', { type: 'boolean', describe: 'one JSON object per line instead of a table' }),
+  handler: async (args) => {
+    const suites: Suite[] = args.suite === 'all' ? [...SUITES] : [args.suite as Suite];
+    if (!suites.every((s) => (SUITES as readonly string[]).includes(s))) {
+      throw new UserError(`--suite: ${show(args.suite)} is not allowed; expected one of ${SUITES.join(', ')}, all`);
+    }
+    const sizes = parseSizes(args.sizes);
+    const tensorBackends = String(args['tensor-backends']).split(',').map((s) => s.trim()).filter(Boolean);
+    for (const b of tensorBackends) await selectBackend(b);
+    const registry = await lossRegistry(args);
+    if (args.loss !== undefined) {
+      const only = registry.get(args.loss);
+      for (const name of registry.names()) if (name !== only.name) registry.remove(name);
+    }
+    const rows: PerfRecord[] = [];
+    const live = process.stderr.isTTY && !process.env.CI;
+    const ctx: SuiteContext = {
+      registry,
+      ...(sizes ? { sizes } : {}),
+      tensorBackends,
+      emit: (r) => {
+        rows.push(r);
+        if (args.json) process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(r).filter(([, v]) => !(typeof v === 'number' && Number.isNaN(v))))) + '\n');
+      },
+      note: (s) => {
+        if (live) process.stderr.write(`\r\x1b[2K${s}`);
+      },
+    };
+    for (const s of suites) await RUN[s](ctx);
+    if (live) process.stderr.write('\r\x1b[2K');
+    if (!args.json) process.stdout.write(formatTable(rows) + '\n');
+  },
+};
+
+export default command;
