@@ -9,16 +9,22 @@ import { UserError } from '../core/errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Every file in cli/commands/ is one subcommand: adding a command touches no other file. */
-async function loadCommands(): Promise<CommandModule[]> {
+/**
+ * Every file in cli/commands/ is one subcommand, named as its file: adding a command touches no
+ * other file. Only the named command's module is imported (the others pull in tfjs or vega, ~1 s
+ * of start-up); --help and unknown words load them all.
+ */
+async function loadCommands(argv: readonly string[]): Promise<CommandModule[]> {
   const dir = join(here, 'commands');
   const files = readdirSync(dir).filter((f) => /\.js$/.test(f)).sort();
-  const mods = await Promise.all(files.map((f) => import(pathToFileURL(join(dir, f)).href)));
+  const named = argv.find((a) => files.includes(`${a}.js`));
+  const wanted = named && !argv.includes('--help') ? [`${named}.js`] : files;
+  const mods = await Promise.all(wanted.map((f) => import(pathToFileURL(join(dir, f)).href)));
   return mods.map((m) => m.default as CommandModule);
 }
 
 function fail(message: string): never {
-  process.stderr.write(`bench: ${message.split('\n')[0]}\n`);
+  process.stderr.write(`bench: ${message.split('\n').filter(Boolean).join('; ')}\n`);
   process.exit(2);
 }
 
@@ -44,7 +50,7 @@ async function main(): Promise<void> {
       if (err) throw err;
       fail(msg);
     });
-  for (const cmd of await loadCommands()) cli.command(cmd);
+  for (const cmd of await loadCommands(hideBin(process.argv))) cli.command(cmd);
   await cli.parseAsync();
 }
 

@@ -33,8 +33,9 @@ export interface SuiteContext {
 
 const D_LOSS = 512;
 const P = 4;
-/** A tensor case slower than this is not tried at larger B (cpu at B=448 would take minutes). */
+/** Time spent repeating one tensor case; and a larger B is not tried when the B³ cost predicts more than this (cpu at B=448 would take minutes). */
 const TENSOR_BUDGET_MS = 8_000;
+const TENSOR_PREDICTED_MAX_MS = 20_000;
 /** The B×B×B float32 tensors of the paper's formulation: stop before they cannot be allocated. */
 const TENSOR_MAX_CUBE_BYTES = 1.5 * 2 ** 30;
 
@@ -102,7 +103,10 @@ async function tensorLossCases(ctx: SuiteContext): Promise<void> {
               grad.dataSync();
             }), quick(TENSOR_BUDGET_MS));
             ctx.emit({ ...base, ...t });
-            if (t.medianMs > TENSOR_BUDGET_MS) tooSlow = `not run: B=${B} already took ${(t.medianMs / 1000).toFixed(1)} s`;
+            const next = sizes[sizes.indexOf(B) + 1];
+            if (next !== undefined && t.medianMs * (next / B) ** 3 > TENSOR_PREDICTED_MAX_MS) {
+              tooSlow = `not run: B=${B} took ${(t.medianMs / 1000).toFixed(1)} s, B³ scaling predicts > ${TENSOR_PREDICTED_MAX_MS / 1000} s`;
+            }
           } catch (e) {
             if (e instanceof UserError) throw e;
             ctx.emit({ ...base, ...skipped(), error: `failed: ${(e as Error).message.split('\n')[0]}` });

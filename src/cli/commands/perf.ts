@@ -9,7 +9,7 @@ interface PerfArgs extends GlobalArgs {
   suite: string;
   sizes?: string;
   json?: boolean;
-  'tensor-backends': string;
+  'tensor-backends'?: string;
   loss?: string;
 }
 
@@ -52,7 +52,7 @@ const command: CommandModule<GlobalArgs, PerfArgs> = {
       .option('suite', { type: 'string', default: 'all', describe: `${SUITES.join(' | ')} | all` })
       .option('sizes', { type: 'string', describe: 'comma-separated B (losses, train) or N (eval); default: B 64,224,448,1024,2048; N 10000,60000; train B 224' })
       .option('loss', { type: 'string', describe: 'only this loss (default: every registered loss)' })
-      .option('tensor-backends', { type: 'string', default: 'wasm,cpu', describe: 'backends for the tensor formulations and the training step' })
+      .option('tensor-backends', { type: 'string', describe: 'backends for the tensor formulations and the training step (default: --backend if given, else wasm,cpu)' })
       .option('json', { type: 'boolean', describe: 'one JSON object per line instead of a table' }),
   handler: async (args) => {
     const suites: Suite[] = args.suite === 'all' ? [...SUITES] : [args.suite as Suite];
@@ -60,7 +60,7 @@ const command: CommandModule<GlobalArgs, PerfArgs> = {
       throw new UserError(`--suite: ${show(args.suite)} is not allowed; expected one of ${SUITES.join(', ')}, all`);
     }
     const sizes = parseSizes(args.sizes);
-    const tensorBackends = String(args['tensor-backends']).split(',').map((s) => s.trim()).filter(Boolean);
+    const tensorBackends = String(args['tensor-backends'] ?? args.backend ?? 'wasm,cpu').split(',').map((s) => s.trim()).filter(Boolean);
     for (const b of tensorBackends) await selectBackend(b);
     const registry = await lossRegistry(args);
     if (args.loss !== undefined) {
