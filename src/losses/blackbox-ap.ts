@@ -1,5 +1,5 @@
 import { fusedCompute, type LossKernel, type LossPlugin } from './types.js';
-import { checkBatch, groupLabels, meanValid, noPositivesError } from './kernels/batch.js';
+import { apBatch, meanValid } from './kernels/batch.js';
 import { gram, gramBackward } from './kernels/gram.js';
 import { lowerBound, upperBound } from './kernels/ranks.js';
 
@@ -17,17 +17,10 @@ import { lowerBound, upperBound } from './kernels/ranks.js';
  * sorted positive scores, before and after the move: O(B·log|P|) per query, no sort of the row.
  */
 export const blackboxApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
-  checkBatch('blackbox-ap', x, n, d, labels);
+  const { groups, queries } = apBatch('blackbox-ap', x, n, d, labels);
+  const { classOf, members, start } = groups;
   const lambda = params.lambda as number;
   const margin = params.margin as number;
-  const groups = groupLabels(labels);
-  const { classOf, members, start } = groups;
-  let queries = 0;
-  for (let q = 0; q < n; q++) {
-    const c = classOf[q]!;
-    if (start[c + 1]! - start[c]! >= 2) queries++;
-  }
-  if (queries === 0) throw noPositivesError('blackbox-ap', n);
 
   const s = gram(x, n, d);
   // The shift is drawn for every score in row-major order, so a seed fixes it regardless of labels.

@@ -1,5 +1,5 @@
 import { fusedCompute, type LossKernel, type LossPlugin } from './types.js';
-import { checkBatch, groupLabels, meanValid, noPositivesError, positivesOf } from './kernels/batch.js';
+import { apBatch, meanValid, positivesOf } from './kernels/batch.js';
 import { gram, gramBackward } from './kernels/gram.js';
 
 /**
@@ -9,13 +9,9 @@ import { gram, gramBackward } from './kernels/gram.js';
  * beside the shared matmul. The query itself is in neither histogram (standard convention).
  */
 export const fastApKernel: LossKernel = (x, n, d, labels, params) => {
-  checkBatch('fast-ap', x, n, d, labels);
-  const bins = params.bins as number;
-  const groups = groupLabels(labels);
+  const { groups, queries } = apBatch('fast-ap', x, n, d, labels);
   const { classOf } = groups;
-  let queries = 0;
-  for (let q = 0; q < n; q++) if (positivesOf(groups, q) > 0) queries++;
-  if (queries === 0) throw noPositivesError('fast-ap', n);
+  const bins = params.bins as number;
 
   const L = bins + 1;
   const delta = 4 / bins;

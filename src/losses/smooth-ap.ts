@@ -1,5 +1,5 @@
 import { fusedCompute, type LossKernel, type LossPlugin } from './types.js';
-import { checkBatch, groupLabels, meanValid, noPositivesError } from './kernels/batch.js';
+import { apBatch, meanValid } from './kernels/batch.js';
 import { gram, gramBackward } from './kernels/gram.js';
 
 /** σ at the clamp limits: the exponent −x/τ is clamped to [−50, 50] as in the paper's code. */
@@ -17,18 +17,10 @@ const EXP_MINUS_50 = Math.exp(-50);
  * then ∂L/∂S, and a |P|×B scratch), never the paper's B×B×B tensors.
  */
 export const smoothApKernel: LossKernel = (x, n, d, labels, params) => {
-  checkBatch('smooth-ap', x, n, d, labels);
+  const { groups, queries } = apBatch('smooth-ap', x, n, d, labels);
+  const { classOf, members, start } = groups;
   const tau = params.tau as number;
   const includeQuery = params.includeQuery as boolean;
-  const groups = groupLabels(labels);
-  const { classOf, members, start } = groups;
-
-  let queries = 0;
-  for (let q = 0; q < n; q++) {
-    const c = classOf[q]!;
-    if (start[c + 1]! - start[c]! >= 2) queries++;
-  }
-  if (queries === 0) throw noPositivesError('smooth-ap', n);
 
   // S is overwritten row by row with ∂L/∂S (query q reads and writes row q only): one B×B array.
   const s = gram(x, n, d);

@@ -13,7 +13,7 @@
  */
 
 import { MAX_BINS, type RowHistogram } from './rank-positives.js';
-import { Code, F64, I32, V128, instantiate, op, validate, wasmModule, type WasmFunction, type WasmMemory } from './wasm-asm.js';
+import { Code, F64, I32, V128, instantiate, op, validate, wasmModule, type WasmFunction, type WasmMemory } from '../core/wasm-asm.js';
 
 /** Query rows and item rows per register tile: QT×JT vector accumulators (jsGram assumes 2×4). */
 const QT = 2;
@@ -26,6 +26,9 @@ export const ITEM_ALIGN = JT;
 const ITEM_CHUNK_BYTES = 128 * 1024;
 /** Query block sizes must be a multiple of this. */
 export const QUERY_ALIGN = QT;
+
+/** Alignment the vector loads declare (log2 bytes): 8, a float64 element's, though rows start 32-byte aligned. */
+const V128_ALIGN = 3;
 
 /** Element type of the similarity kernel: float64 (exact scores) or float32 (twice the SIMD lanes). */
 export type Precision = 'f32' | 'f64';
@@ -95,8 +98,8 @@ function gramFunction(rowLen: number, p: Precision): WasmFunction {
   c.emit(op.localGet(pq), op.i32Const(rowBytes), op.i32Add, op.localSet(tend));
   c.emit(op.loop); // over the row, UNROLL vectors per step
   for (let u = 0; u < UNROLL; u++) {
-    for (let k = 0; k < QT; k++) c.emit(op.localGet(ta), op.v128Load(k * rowBytes + u * step), op.localSet(aBase + k));
-    for (let l = 0; l < JT; l++) c.emit(op.localGet(tb), op.v128Load(l * rowBytes + u * step), op.localSet(bBase + l));
+    for (let k = 0; k < QT; k++) c.emit(op.localGet(ta), op.v128Load(k * rowBytes + u * step, V128_ALIGN), op.localSet(aBase + k));
+    for (let l = 0; l < JT; l++) c.emit(op.localGet(tb), op.v128Load(l * rowBytes + u * step, V128_ALIGN), op.localSet(bBase + l));
     for (let k = 0; k < QT; k++) {
       for (let l = 0; l < JT; l++) {
         c.emit(op.localGet(acc(k, l)), op.localGet(aBase + k), op.localGet(bBase + l), E.mul, E.add, op.localSet(acc(k, l)));
@@ -169,7 +172,7 @@ function histogramFunction(p: Precision): WasmFunction {
 }
 
 function assemble(rowLen: number, p: Precision): Uint8Array {
-  return wasmModule([gramFunction(rowLen, p), histogramFunction(p)]);
+  return wasmModule([gramFunction(rowLen, p), histogramFunction(p)], { kind: 'export', maxPages: 65536 });
 }
 
 export function roundUp(v: number, m: number): number {
@@ -226,7 +229,8 @@ export class SimilarityBlocks {
       const mem = exports.mem as WasmMemory;
       this.gram = exports.gram as SimilarityBlocks['gram'];
       mem.grow(Math.ceil(bytes / 65536) - mem.buffer.byteLength / 65536);
-      const buffer = mem.buffer;
+      // This module's own memory is not shared, so its buffer is a plain ArrayBuffer.
+      const buffer = mem.buffer as ArrayBuffer;
       const Arr = precision === 'f32' ? Float32Array : Float64Array;
       this.xPtr = 0;
       this.outPtr = xsLen * eb;

@@ -1,11 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../src/core/errors.js';
 import { resolveParams } from '../../src/core/params.js';
 import { FASHION_MNIST_DIR, fashionMnist } from '../../src/data/fashion-mnist.js';
+import { expectUserError, tempDir } from './helpers.js';
 
 const params = (given: Record<string, unknown> = {}) => resolveParams(fashionMnist.params, given, 'dataset fashion-mnist');
 
@@ -40,20 +39,9 @@ function writeSet(dir: string, gz: boolean, trainPerClass: number, testPerClass:
   return out;
 }
 
-async function expectUserError(p: Promise<unknown>, ...parts: string[]): Promise<void> {
-  let err: unknown;
-  try {
-    await p;
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(UserError);
-  for (const part of parts) expect((err as Error).message).toContain(part);
-}
-
 describe('fashion-mnist dataset (files written by the test)', () => {
   it('closed-set (default) is the official split: train file → train, t10k file → test, pixels / 255', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fmnist-'));
+    const dir = tempDir('fmnist-');
     const written = writeSet(dir, true, 3, 2);
     const ds = await fashionMnist.load(params(), { seed: 0, dataDir: dir });
     expect(ds.splitKind).toBe('closed-set');
@@ -72,7 +60,7 @@ describe('fashion-mnist dataset (files written by the test)', () => {
   });
 
   it('class-disjoint pools both files: classes 0–4 train, 5–9 test', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fmnist-'));
+    const dir = tempDir('fmnist-');
     writeSet(dir, true, 3, 2);
     const ds = await fashionMnist.load(params({ split: 'class-disjoint' }), { seed: 0, dataDir: dir });
     expect(ds.splitKind).toBe('class-disjoint');
@@ -82,7 +70,7 @@ describe('fashion-mnist dataset (files written by the test)', () => {
   });
 
   it('perClassLimit, uncompressed files and a fashion-mnist subfolder of --data-dir', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'fmnist-'));
+    const root = tempDir('fmnist-');
     writeSet(join(root, 'fashion-mnist'), false, 4, 3);
     const ds = await fashionMnist.load(params({ perClassLimit: 2 }), { seed: 0, dataDir: root });
     expect([ds.train.n, ds.test.n]).toEqual([20, 20]);
@@ -92,7 +80,7 @@ describe('fashion-mnist dataset (files written by the test)', () => {
   });
 
   it('missing files: one line saying how to install them', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fmnist-empty-'));
+    const dir = tempDir('fmnist-empty-');
     await expectUserError(
       fashionMnist.load(params(), { seed: 0, dataDir: dir }),
       'train-images-idx3-ubyte.gz not found',
@@ -102,7 +90,7 @@ describe('fashion-mnist dataset (files written by the test)', () => {
   });
 
   it('files of the wrong shape or with mismatched counts', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fmnist-bad-'));
+    const dir = tempDir('fmnist-bad-');
     writeSet(dir, true, 1, 1);
     writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(idx(0x08, [9], new Uint8Array(9))));
     await expectUserError(fashionMnist.load(params(), { seed: 0, dataDir: dir }), '9 labels for the 10 images');

@@ -1,12 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../src/core/errors.js';
 import { resolveParams } from '../../src/core/params.js';
 import { encodeLabels } from '../../src/data/features-io.js';
 import { features } from '../../src/data/features.js';
 import type { LoadedDataset } from '../../src/data/types.js';
+import { expectUserError, tempDir } from './helpers.js';
 
 const params = (given: Record<string, unknown>) => resolveParams(features.params, given, 'dataset features');
 
@@ -36,24 +35,13 @@ const ROWS = Array.from({ length: 12 }, (_, i) => [i, 2 * i, -i]);
 const LABELS = ROWS.map((_, i) => [10, 20, 30, 40][i % 4]!);
 
 function dir(): string {
-  return mkdtempSync(join(tmpdir(), 'features-'));
+  return tempDir('features-');
 }
 
 /** Feature rows of a split, as the first feature (= original row index). */
 function rowIds(ds: LoadedDataset, side: 'train' | 'test'): number[] {
   const s = ds[side];
   return Array.from({ length: s.n }, (_, i) => s.x[i * s.dim]!);
-}
-
-async function expectUserError(p: Promise<unknown>, ...parts: string[]): Promise<void> {
-  let err: unknown;
-  try {
-    await p;
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(UserError);
-  for (const part of parts) expect((err as Error).message).toContain(part);
 }
 
 describe('features dataset', () => {

@@ -1,10 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../src/core/errors.js';
 import { parseIdx, readIdxFile } from '../../src/data/idx.js';
+import { expectUserError, tempDir } from './helpers.js';
 
 /** IDX bytes per the MNIST page: 0, 0, dtype code, ndims, big-endian uint32 dims, big-endian data. */
 function idxBytes(code: number, shape: number[], data: Uint8Array): Uint8Array {
@@ -51,17 +50,6 @@ function gzipStored(data: Uint8Array): Uint8Array {
   return out;
 }
 
-function expectUserError(fn: () => unknown, ...parts: string[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(UserError);
-  for (const p of parts) expect((err as Error).message).toContain(p);
-}
-
 // 2 images of 3×2 pixels.
 const PIXELS = Uint8Array.from([0, 1, 2, 127, 128, 255, 9, 8, 7, 6, 5, 4]);
 const IMAGES = idxBytes(0x08, [2, 3, 2], PIXELS);
@@ -97,7 +85,7 @@ describe('parseIdx', () => {
   });
 
   it('reads a gzipped file from disk', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'idx-'));
+    const dir = tempDir('idx-');
     writeFileSync(join(dir, 'x-idx3-ubyte.gz'), gzipStored(IMAGES));
     const a = await readIdxFile(join(dir, 'x-idx3-ubyte.gz'));
     expect(a.shape).toEqual([2, 3, 2]);

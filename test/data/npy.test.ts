@@ -1,9 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../src/core/errors.js';
 import { parseNpy, parsePyLiteral, readNpyFile } from '../../src/data/npy.js';
+import { expectUserError, tempDir } from './helpers.js';
 
 /**
  * Builds .npy bytes as the format spec describes: "\x93NUMPY", major, minor, header length
@@ -43,17 +42,6 @@ const i4 = (v: DataView, o: number, x: number, le: boolean) => v.setInt32(o, x, 
 const i8 = (v: DataView, o: number, x: number, le: boolean) => v.setBigInt64(o, BigInt(x), le);
 
 const VALUES = [0.5, -1.25, 3, 1e-3, 2.5e6, -0, 7, 8.125, -9.5, 10, 11.75, 12];
-
-function expectUserError(fn: () => unknown, ...parts: string[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(UserError);
-  for (const p of parts) expect((err as Error).message).toContain(p);
-}
 
 describe('parseNpy', () => {
   it('reads a little-endian float32 3×4 array in C order', () => {
@@ -95,7 +83,7 @@ describe('parseNpy', () => {
   });
 
   it('reads a file from disk', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'npy-'));
+    const dir = tempDir('npy-');
     const file = join(dir, 'a.npy');
     writeFileSync(file, npyBytes(dict('<f4', [2, 6]), raw(VALUES, 4, f4)));
     const a = await readNpyFile(file);

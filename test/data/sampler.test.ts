@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { PKSampler } from '../../src/data/sampler.js';
+import { expectUserError } from './helpers.js';
 
 /** Labels with the given count per class (class ids as given), in a scrambled row order. */
 function makeLabels(counts: Map<number, number>, seed = 99): Int32Array {
@@ -150,18 +151,6 @@ describe('PKSampler', () => {
 
   describe('errors', () => {
     const labels = makeLabels(new Map(Array.from({ length: 10 }, (_, c) => [c, 4] as [number, number])));
-    const expectUserError = (fn: () => unknown, ...parts: string[]): void => {
-      let err: unknown;
-      try {
-        fn();
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(UserError);
-      const msg = (err as Error).message;
-      expect(msg).not.toContain('\n');
-      for (const part of parts) expect(msg).toContain(part);
-    };
 
     it('B not divisible by P', () => {
       expectUserError(() => new PKSampler(labels, 30, 4, 0), 'batchSize', '30', 'perClass 4');

@@ -68,6 +68,19 @@ export function noPositivesError(loss: string, n: number): UserError {
   );
 }
 
+/**
+ * The common start of the AP losses: checks the batch, groups its labels and counts the queries
+ * Q that have a positive (the 1/Q of the mean over queries), failing loudly when there are none.
+ */
+export function apBatch(loss: string, x: Float64Array, n: number, d: number, labels: Int32Array): { groups: LabelGroups; queries: number } {
+  checkBatch(loss, x, n, d, labels);
+  const groups = groupLabels(labels);
+  let queries = 0;
+  for (let q = 0; q < n; q++) if (positivesOf(groups, q) > 0) queries++;
+  if (queries === 0) throw noPositivesError(loss, n);
+  return { groups, queries };
+}
+
 /** Mean of the non-NaN entries (NaN marks skipped queries). */
 export function meanValid(v: Float64Array): number {
   let s = 0;

@@ -1,4 +1,4 @@
-import { assembleModule, op } from './wasm-asm.js';
+import { Code, I32, V128, op, wasmApi, wasmModule, type WasmMemory } from '../../core/wasm-asm.js';
 import { TilePool, threadCount, type TileFn } from './matmul-pool.js';
 
 /**
@@ -23,21 +23,13 @@ const KU = 2;
 const J_BLOCK = 32;
 const K_BLOCK = 256;
 
+/** Alignment the vector loads declare (log2 bytes): every panel vector starts on a 16-byte boundary. */
+const V128_ALIGN = 4;
+
 /** Memory limit of the shared wasm memory: 4 GiB, enough for B ≈ 16,000 at D = 512. */
 const MAX_PAGES = 65536;
 /** Multiply-adds below which a product stays on one thread (hand-off costs ~0.1 ms). */
 const PARALLEL_MIN_FMA = 4_000_000;
-
-interface WasmMemory {
-  buffer: ArrayBufferLike;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (desc: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
-}
 
 const P = ['aPan', 'bPan', 'c', 'ldc', 'ip0', 'ip1', 'jp0', 'jp1', 'aT0', 'aT1', 'bT0', 'aStride', 'bStride', 'acc'] as const;
 
@@ -55,48 +47,47 @@ function tileFunction(): Uint8Array {
   for (let r = 0; r < MR; r++) for (let q = 0; q < NR; q++) acc.push(`c${r}${q}`);
   for (const n of ['y0', 'y1', 'x', ...acc]) l[n] = next++;
   const nV128 = next - P.length - nI32;
-  const b: number[] = [];
-  const emit = (...parts: number[][]): void => {
-    for (const part of parts) b.push(...part);
-  };
+  const code = new Code();
+  const emit = (...parts: number[][]) => code.emit(...parts);
   const L = (n: string): number => l[n]!;
 
-  emit(op.get(p.ip0), op.set(L('ip')), op.block, op.loop);
-  emit(op.get(L('ip')), op.get(p.ip1), op.geU, op.brIf(1));
-  emit(op.get(p.aPan), op.get(L('ip')), op.get(p.aStride), op.mul, op.add, op.set(L('paBase')));
-  emit(op.get(p.jp0), op.set(L('jp')), op.block, op.loop);
-  emit(op.get(L('jp')), op.get(p.jp1), op.geU, op.brIf(1));
-  emit(op.get(p.bPan), op.get(L('jp')), op.get(p.bStride), op.mul, op.add, op.get(p.bT0), op.add, op.set(L('pb')));
-  emit(op.get(L('paBase')), op.get(p.aT0), op.add, op.set(L('pa')));
-  emit(op.get(L('paBase')), op.get(p.aT1), op.add, op.set(L('paEnd')));
-  for (const c of acc) emit(op.v128Zero, op.set(L(c)));
+  emit(op.localGet(p.ip0), op.localSet(L('ip')), op.block, op.loop);
+  emit(op.localGet(L('ip')), op.localGet(p.ip1), op.i32GeU, op.brIf(1));
+  emit(op.localGet(p.aPan), op.localGet(L('ip')), op.localGet(p.aStride), op.i32Mul, op.i32Add, op.localSet(L('paBase')));
+  emit(op.localGet(p.jp0), op.localSet(L('jp')), op.block, op.loop);
+  emit(op.localGet(L('jp')), op.localGet(p.jp1), op.i32GeU, op.brIf(1));
+  emit(op.localGet(p.bPan), op.localGet(L('jp')), op.localGet(p.bStride), op.i32Mul, op.i32Add, op.localGet(p.bT0), op.i32Add, op.localSet(L('pb')));
+  emit(op.localGet(L('paBase')), op.localGet(p.aT0), op.i32Add, op.localSet(L('pa')));
+  emit(op.localGet(L('paBase')), op.localGet(p.aT1), op.i32Add, op.localSet(L('paEnd')));
+  for (const c of acc) emit(op.v128Zero, op.localSet(L(c)));
   // Inner loop over k pairs; the driver never passes an empty k range.
   emit(op.loop);
-  for (let q = 0; q < NR; q++) emit(op.get(L('pb')), op.v128Load(q * 16), op.set(L(`y${q}`)));
+  for (let q = 0; q < NR; q++) emit(op.localGet(L('pb')), op.v128Load(q * 16, V128_ALIGN), op.localSet(L(`y${q}`)));
   for (let r = 0; r < MR; r++) {
-    emit(op.get(L('pa')), op.v128Load(r * 16), op.set(L('x')));
+    emit(op.localGet(L('pa')), op.v128Load(r * 16, V128_ALIGN), op.localSet(L('x')));
     for (let q = 0; q < NR; q++) {
       const c = L(`c${r}${q}`);
-      emit(op.get(c), op.get(L('x')), op.get(L(`y${q}`)), op.f64x2Mul, op.f64x2Add, op.set(c));
+      emit(op.localGet(c), op.localGet(L('x')), op.localGet(L(`y${q}`)), op.f64x2Mul, op.f64x2Add, op.localSet(c));
     }
   }
-  emit(op.get(L('pb')), op.i32(NR * 16), op.add, op.set(L('pb')));
-  emit(op.get(L('pa')), op.i32(MR * 16), op.add, op.tee(L('pa')), op.get(L('paEnd')), op.ltU, op.brIf(0), op.end);
+  emit(op.localGet(L('pb')), op.i32Const(NR * 16), op.i32Add, op.localSet(L('pb')));
+  emit(op.localGet(L('pa')), op.i32Const(MR * 16), op.i32Add, op.localTee(L('pa')), op.localGet(L('paEnd')), op.i32LtU, op.brIf(0), op.end);
   // pc = c + ip·MR·ldc + jp·NR·8; each output = lane0 + lane1 (+ old value when acc).
-  emit(op.get(p.c), op.get(L('ip')), op.i32(MR), op.mul, op.get(p.ldc), op.mul, op.add);
-  emit(op.get(L('jp')), op.i32(NR * 8), op.mul, op.add, op.set(L('pc')));
+  emit(op.localGet(p.c), op.localGet(L('ip')), op.i32Const(MR), op.i32Mul, op.localGet(p.ldc), op.i32Mul, op.i32Add);
+  emit(op.localGet(L('jp')), op.i32Const(NR * 8), op.i32Mul, op.i32Add, op.localSet(L('pc')));
   for (let r = 0; r < MR; r++) {
-    if (r > 0) emit(op.get(L('pc')), op.get(p.ldc), op.add, op.set(L('pc')));
+    if (r > 0) emit(op.localGet(L('pc')), op.localGet(p.ldc), op.i32Add, op.localSet(L('pc')));
     for (let q = 0; q < NR; q++) {
       const c = L(`c${r}${q}`);
-      emit(op.get(L('pc')), op.get(c), op.f64x2Lane(0), op.get(c), op.f64x2Lane(1), op.f64Add);
-      emit(op.get(L('pc')), op.f64Load(q * 8), op.f64Const0, op.get(p.acc), op.select, op.f64Add);
+      emit(op.localGet(L('pc')), op.localGet(c), op.f64x2ExtractLane(0), op.localGet(c), op.f64x2ExtractLane(1), op.f64Add);
+      emit(op.localGet(L('pc')), op.f64Load(q * 8), op.f64Const(0), op.localGet(p.acc), op.select, op.f64Add);
       emit(op.f64Store(q * 8));
     }
   }
-  emit(op.get(L('jp')), op.i32(1), op.add, op.set(L('jp')), op.br(0), op.end, op.end);
-  emit(op.get(L('ip')), op.i32(1), op.add, op.set(L('ip')), op.br(0), op.end, op.end);
-  return assembleModule('tile', P.length, { i32: nI32, v128: nV128 }, b, MAX_PAGES);
+  emit(op.localGet(L('jp')), op.i32Const(1), op.i32Add, op.localSet(L('jp')), op.br(0), op.end, op.end);
+  emit(op.localGet(L('ip')), op.i32Const(1), op.i32Add, op.localSet(L('ip')), op.br(0), op.end, op.end);
+  const fn = { name: 'tile', params: P.map(() => I32), results: [], locals: [[nI32, I32], [nV128, V128]] as [number, number][], code };
+  return wasmModule([fn], { kind: 'shared-import', maxPages: MAX_PAGES });
 }
 
 interface Engine {
@@ -113,7 +104,7 @@ let engine: Engine | null | undefined;
 
 function getEngine(): Engine | null {
   if (engine !== undefined) return engine;
-  const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  const wasm = wasmApi();
   const bytes = tileFunction();
   if (!wasm || !wasm.validate(bytes)) {
     engine = null;

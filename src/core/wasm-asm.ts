@@ -1,6 +1,8 @@
 /**
- * A minimal WebAssembly binary encoder: just the instructions the metric kernels use, so the
- * kernels can be generated at run time (constants baked in) without a toolchain or dependency.
+ * Just enough of the WebAssembly binary format to assemble small SIMD kernels by hand, with
+ * their constants baked in: the loss matmul (losses/kernels/matmul.ts) and the metric
+ * similarity and histogram kernels (metrics/wasm-gram.ts) need float64/float32 products several
+ * times faster than plain JS loops, and writing the bytes here avoids a toolchain or a dependency.
  */
 
 export function uleb(n: number): number[] {
@@ -28,8 +30,7 @@ export function sleb(n: number): number[] {
 }
 
 function f64Bytes(v: number): number[] {
-  const b = new Uint8Array(new Float64Array([v]).buffer);
-  return [...b];
+  return [...new Uint8Array(new Float64Array([v]).buffer)];
 }
 
 export const I32 = 0x7f;
@@ -49,6 +50,8 @@ export const op = {
   i32Shl: [0x74],
   i32Ne: [0x47],
   i32GeS: [0x4e],
+  i32LtU: [0x49],
+  i32GeU: [0x4f],
   f64Sub: [0xa1],
   f64Mul: [0xa2],
   f64Add: [0xa0],
@@ -56,15 +59,18 @@ export const op = {
   f64Gt: [0x64],
   select: [0x1b],
   i32TruncSatF64S: [0xfc, 0x02],
+  block: [0x02, 0x40],
   loop: [0x03, 0x40],
   if: [0x04, 0x40],
   end: [0x0b],
+  br: (depth: number) => [0x0c, ...uleb(depth)],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
   i32Load: (offset: number) => [0x28, 2, ...uleb(offset)],
   i32Store: (offset: number) => [0x36, 2, ...uleb(offset)],
   f64Load: (offset: number) => [0x2b, 3, ...uleb(offset)],
   f64Store: (offset: number) => [0x39, 3, ...uleb(offset)],
-  v128Load: (offset: number) => simd(0x00, 3, ...uleb(offset)),
+  /** alignLog2 is only a promise to the engine (log2 of the byte alignment, at most 4): any address loads correctly. */
+  v128Load: (offset: number, alignLog2: number) => simd(0x00, alignLog2, ...uleb(offset)),
   v128Zero: simd(0x0c, ...new Array<number>(16).fill(0)),
   f64x2ExtractLane: (lane: number) => simd(0x21, lane),
   f64x2Add: simd(0xf0),
@@ -96,8 +102,16 @@ export interface WasmFunction {
   results: number[];
   /** Local declarations after the params: [count, type] runs. */
   locals: [number, number][];
+  /** The body, without the final end. */
   code: Code;
 }
+
+/** Where a module's one memory comes from; it starts at one page and may grow to maxPages. */
+export type ModuleMemory =
+  /** Imported as env.mem and shared, so worker threads can run the same code on the same data. */
+  | { kind: 'shared-import'; maxPages: number }
+  /** Defined by the module and exported as "mem". */
+  | { kind: 'export'; maxPages: number };
 
 function section(id: number, body: number[]): number[] {
   return [id, ...uleb(body.length), ...body];
@@ -114,19 +128,24 @@ function str(s: string): number[] {
   return [...uleb(b.length), ...b];
 }
 
-/** A module with one exported memory ("mem", growable to 4 GiB) and the given exported functions. */
-export function wasmModule(funcs: WasmFunction[]): Uint8Array {
+/** A module with the given memory and exported functions (function i has type i). */
+export function wasmModule(funcs: WasmFunction[], memory: ModuleMemory): Uint8Array {
   const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))]);
   const bodies = funcs.map((f) => {
     const body = [...vec(f.locals.map(([n, t]) => [...uleb(n), t])), ...f.code.bytes, ...op.end];
     return [...uleb(body.length), ...body];
   });
+  const exports = funcs.map((f, i) => [...str(f.name), 0x00, ...uleb(i)]);
+  const shared = memory.kind === 'shared-import';
+  // Limits flag 0x03: shared, with a maximum (shared memories must declare one); 0x01: a maximum.
+  const limits = [shared ? 0x03 : 0x01, ...uleb(1), ...uleb(memory.maxPages)];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec(types)),
+    ...(shared ? section(2, vec([[...str('env'), ...str('mem'), 0x02, ...limits]])) : []),
     ...section(3, vec(funcs.map((_, i) => uleb(i)))),
-    ...section(5, vec([[0x01, ...uleb(1), ...uleb(65536)]])),
-    ...section(7, vec([...funcs.map((f, i) => [...str(f.name), 0x00, ...uleb(i)]), [...str('mem'), 0x02, 0]])),
+    ...(shared ? [] : section(5, vec([limits]))),
+    ...section(7, vec(shared ? exports : [...exports, [...str('mem'), 0x02, 0]])),
     ...section(10, vec(bodies)),
   ];
   return Uint8Array.from(bytes);
@@ -134,20 +153,28 @@ export function wasmModule(funcs: WasmFunction[]): Uint8Array {
 
 /** The few WebAssembly APIs used here (lib.dom, which declares them, is not in this project's libs). */
 export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBufferLike;
   grow(pages: number): number;
 }
-interface WasmApi {
+export interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  validate(bytes: Uint8Array): boolean;
+  Memory: new (desc: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
-const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
+/** The engine's WebAssembly, or undefined on a runtime without it. */
+export function wasmApi(): WasmApi | undefined {
+  return (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+}
+
+/** Exports of a module that imports nothing; throws without WebAssembly. */
 export function instantiate(bytes: Uint8Array): Record<string, unknown> {
-  return new WA.Instance(new WA.Module(bytes), {}).exports;
+  const wa = wasmApi()!;
+  return new wa.Instance(new wa.Module(bytes), {}).exports;
 }
 
+/** Whether the engine accepts these bytes (false without WebAssembly). */
 export function validate(bytes: Uint8Array): boolean {
-  return WA.validate(bytes);
+  return wasmApi()?.validate(bytes) ?? false;
 }
