@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { UserError, show } from '../../core/errors.js';
 import { selectBackend } from '../../backend/index.js';
 import type { PerfRecord } from '../../perf/measure.js';
-import { evalSuite, lossSuite, SUITES, trainSuite, type Suite, type SuiteContext } from '../../perf/suites.js';
+import { evalSuite, fusedLossCases, SUITES, tensorLossCases, trainSuite, type Suite, type SuiteContext } from '../../perf/suites.js';
 import { lossRegistry, type GlobalArgs } from '../context.js';
 
 interface PerfArgs extends GlobalArgs {
@@ -13,7 +13,21 @@ interface PerfArgs extends GlobalArgs {
   loss?: string;
 }
 
-const RUN: Record<Suite, (ctx: SuiteContext) => Promise<void>> = { losses: lossSuite, eval: evalSuite, train: trainSuite };
+type Phase = (ctx: SuiteContext) => Promise<void>;
+
+/**
+ * The tensor formulations run last: the wasm heap never shrinks, so a resident-set reading
+ * taken after them would say nothing about the kernels, the evaluation or a training step.
+ */
+function phases(suites: readonly Suite[]): Phase[] {
+  const has = (s: Suite): boolean => suites.includes(s);
+  return [
+    ...(has('losses') ? [fusedLossCases] : []),
+    ...(has('eval') ? [evalSuite] : []),
+    ...(has('train') ? [trainSuite] : []),
+    ...(has('losses') ? [tensorLossCases] : []),
+  ];
+}
 
 function parseSizes(v: string | undefined): number[] | undefined {
   if (v === undefined) return undefined;
@@ -81,7 +95,7 @@ const command: CommandModule<GlobalArgs, PerfArgs> = {
         if (live) process.stderr.write(`\r\x1b[2K${s}`);
       },
     };
-    for (const s of suites) await RUN[s](ctx);
+    for (const phase of phases(suites)) await phase(ctx);
     if (live) process.stderr.write('\r\x1b[2K');
     if (!args.json) process.stdout.write(formatTable(rows) + '\n');
   },
