@@ -2,21 +2,7 @@
 import { Rng } from '../../src/core/rng.js';
 
 /** n random rows of length d, each scaled to unit norm (as the model's last layer does). */
-export function randomUnit(n: number, d: number, seed: number): Float64Array {
-  const rng = new Rng(seed);
-  const x = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    let ss = 0;
-    for (let k = 0; k < d; k++) {
-      const v = rng.normal();
-      x[i * d + k] = v;
-      ss += v * v;
-    }
-    const inv = 1 / Math.sqrt(ss);
-    for (let k = 0; k < d; k++) x[i * d + k] *= inv;
-  }
-  return x;
-}
+export { randomUnitRows as randomUnit } from '../../src/perf/inputs.js';
 
 /** n random values in [-1, 1), not normalised. */
 export function randomMatrix(n: number, seed: number): Float64Array {
