@@ -2,11 +2,27 @@ import { fusedCompute, type LossKernel, type LossPlugin } from './types.js';
 import { apBatch, meanValid } from './kernels/batch.js';
 import { gram, gramBackward } from './kernels/gram.js';
 
-/** σ at the clamp limits: the exponent −x/τ is clamped to [−50, 50] as in the paper's code. */
-const SIG_AT_LOW_EXPONENT = 1 / (1 + Math.exp(-50));
-const SIG_AT_HIGH_EXPONENT = 1 / (1 + Math.exp(50));
+/**
+ * The exponent −x/τ of σ is clamped to [−50, 50] as in the paper's code; clamping p = e^(−x/τ)
+ * to [e^−50, e^50] gives the same σ, and a clamped pair has zero gradient.
+ */
 const EXP_50 = Math.exp(50);
 const EXP_MINUS_50 = Math.exp(-50);
+
+/**
+ * acc + Σ σ_j over j in [j0, j1), σ_j = 1/(1 + fi·ev_j) clamped; stores σ'_j/τ (0 where clamped)
+ * in dsig[base + j]. Branch-free apart from the loop, so the JIT keeps one tight loop.
+ */
+function sigmoidRun(acc: number, fi: number, ev: Float64Array, dsig: Float64Array, base: number, j0: number, j1: number, invTau: number): number {
+  for (let j = j0; j < j1; j++) {
+    const pe = fi * ev[j]!;
+    const pc = Math.min(EXP_50, Math.max(EXP_MINUS_50, pe));
+    const sg = 1 / (1 + pc);
+    dsig[base + j] = pc === pe ? sg * (1 - sg) * invTau : 0;
+    acc += sg;
+  }
+  return acc;
+}
 
 /**
  * Smooth-AP (Brown et al., ECCV 2020) as one fused float64 pass with its analytic gradient.
@@ -24,7 +40,6 @@ export const smoothApKernel: LossKernel = (x, n, d, labels, params) => {
 
   // S is overwritten row by row with ∂L/∂S (query q reads and writes row q only): one B×B array.
   const s = gram(x, n, d);
-  const gRow = new Float64Array(n);
   const ap = new Float64Array(n).fill(NaN);
   const maxPos = groups.maxClassSize;
   // σ'(·)/τ per (positive, item) of the current query, kept from the forward loop for the backward one.
@@ -77,32 +92,22 @@ export const smoothApKernel: LossKernel = (x, n, d, labels, params) => {
         for (let j = 0; j < n; j++) pairExp[j] = Math.exp(Math.min(51, Math.max(-51, (si - s[row + j]!) * invTau)));
       }
       const base = pi * n;
-      let all = 1;
-      for (let j = 0; j < n; j++) {
-        if (j === i || j === skip) {
-          dsig[base + j] = 0;
-          continue;
-        }
-        const pe = fi * ev[j]!;
-        let sg: number;
-        if (pe > EXP_50) {
-          sg = SIG_AT_HIGH_EXPONENT;
-          dsig[base + j] = 0;
-        } else if (pe < EXP_MINUS_50) {
-          sg = SIG_AT_LOW_EXPONENT;
-          dsig[base + j] = 0;
-        } else {
-          sg = 1 / (1 + pe);
-          dsig[base + j] = sg * (1 - sg) * invTau;
-        }
-        all += sg;
+      // The item itself (and the excluded query) split the row into runs without per-item tests;
+      // the runs are summed in index order, so the sum is the one a single tested loop gives.
+      const a = skip < 0 ? i : Math.min(i, skip);
+      const b = skip < 0 ? i : Math.max(i, skip);
+      let all = sigmoidRun(1, fi, ev, dsig, base, 0, a, invTau);
+      dsig[base + a] = 0;
+      if (b > a) {
+        all = sigmoidRun(all, fi, ev, dsig, base, a + 1, b, invTau);
+        dsig[base + b] = 0;
       }
+      all = sigmoidRun(all, fi, ev, dsig, base, b + 1, n, invTau);
       // The positives' part of the same sums, recomputed over |P| items rather than tested per item.
       let inPos = 1;
       for (let pm = 0; pm < np; pm++) {
         if (pm === pi) continue;
-        const pe = fi * ev[pos[pm]!]!;
-        inPos += pe > EXP_50 ? SIG_AT_HIGH_EXPONENT : pe < EXP_MINUS_50 ? SIG_AT_LOW_EXPONENT : 1 / (1 + pe);
+        inPos += 1 / (1 + Math.min(EXP_50, Math.max(EXP_MINUS_50, fi * ev[pos[pm]!]!)));
       }
       rAll[pi] = all;
       rPos[pi] = inPos;
@@ -113,7 +118,7 @@ export const smoothApKernel: LossKernel = (x, n, d, labels, params) => {
     // L = 1 − (1/Q) Σ_q (1/|P|) Σ_i R_pos/R_all: ∂L/∂σ_ij = w/R_all·[j ∈ P] − w·R_pos/R_all², w = −1/(Q|P|),
     // and ∂σ_ij/∂s_qj = −∂σ_ij/∂s_qi = σ'_ij/τ (stored in dsig, 0 where clamped).
     const w = -1 / (queries * np);
-    gRow.fill(0);
+    s.fill(0, row, row + n);
     for (let pi = 0; pi < np; pi++) {
       const i = pos[pi]!;
       const base = pi * n;
@@ -122,19 +127,18 @@ export const smoothApKernel: LossKernel = (x, n, d, labels, params) => {
       let sumAll = 0;
       for (let j = 0; j < n; j++) {
         const t = dsig[base + j]!;
-        gRow[j] += cAll * t;
+        s[row + j] += cAll * t;
         sumAll += t;
       }
       let sumPos = 0;
       for (let pm = 0; pm < np; pm++) {
         const j = pos[pm]!;
         const t = dsig[base + j]!;
-        gRow[j] += cPos * t;
+        s[row + j] += cPos * t;
         sumPos += t;
       }
-      gRow[i] -= cAll * sumAll + cPos * sumPos;
+      s[row + i] -= cAll * sumAll + cPos * sumPos;
     }
-    s.set(gRow, row);
   }
 
   const grad = gramBackward(s, x, n, d);

@@ -84,6 +84,31 @@ describe('matmulABt', () => {
     expect(maxAbsDiff(sym, naiveABt(a, m, a, m, k))).toBeLessThan(1e-12 * k);
   });
 
+  it('back-to-back shared products of changing shapes each equal the naive loop (blocks claimed per job)', async () => {
+    // Jobs of different block counts in quick succession: a worker that wakes late for one job must
+    // neither take blocks of the next with stale parameters nor leave any block undone.
+    const shapes: [number, number, number][] = [[160, 130, 300], [97, 250, 210], [211, 64, 333]];
+    const cases = shapes.map(([m, n, k], i) => {
+      const a = randomMatrix(m * k, 10 + i);
+      const b = randomMatrix(n * k, 20 + i);
+      return { m, n, k, a, b, want: naiveABt(a, m, b, n, k), sym: naiveABt(a, m, a, m, k) };
+    });
+    matmulABt(cases[0]!.a, cases[0]!.m, cases[0]!.b, cases[0]!.n, cases[0]!.k);
+    const deadline = Date.now() + 20_000;
+    while (matmulParallelism() < threadCount() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    let worst = 0;
+    for (let rep = 0; rep < 12; rep++) {
+      for (const { m, n, k, a, b, want, sym } of cases) {
+        const out = new Float64Array(m * n).fill(NaN);
+        matmulABt(a, m, b, n, k, out);
+        if (!out.every(Number.isFinite)) worst = Infinity;
+        worst = Math.max(worst, maxAbsDiff(out, want) / k);
+        worst = Math.max(worst, maxAbsDiff(matmulABt(a, m, a, m, k, undefined, { symmetric: true }), sym) / k);
+      }
+    }
+    expect(worst).toBeLessThan(1e-12);
+  });
+
   it('overwrites stale contents of a reused output (first k block stores, later ones add)', () => {
     const [m, n, k] = [8, 6, 600];
     const a = randomMatrix(m * k, 1);

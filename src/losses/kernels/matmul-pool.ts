@@ -12,13 +12,19 @@ import { availableParallelism } from 'node:os';
 
 export type TileFn = (...args: number[]) => void;
 
-/** Control array slots. */
+/** Control array slots (Int32). FINISHED counts completed blocks of the current job. */
 const GEN = 0;
-const DONE = 1;
+const FINISHED = 1;
 const READY = 2;
 const JOB = 8;
 const CONTROL_INTS = 24;
-/** Give up on a worker that has not finished its part in this long (it crashed or hangs). */
+/**
+ * A 64-bit claim word after the Int32 slots: job generation in the high half, next block in the
+ * low half. Claiming with one compare-exchange of both means a thread that wakes late for a job
+ * that has moved on can never take a block of the next job with the old job's parameters.
+ */
+const CLAIM_BYTE = CONTROL_INTS * 4;
+/** Give up on a worker that has not finished a claimed block in this long (it crashed or hangs). */
 const WORKER_TIMEOUT_MS = 60_000;
 
 export interface Job {
@@ -36,11 +42,13 @@ export interface Job {
 }
 
 /**
- * One thread's share of a product: every parts-th block of B panels (interleaved, so the
- * triangular work of a symmetric product is split evenly), over all k blocks in order (the first
- * stores, the rest add). Self-contained: its source is also what the workers run.
+ * Claims blocks of B panels of job `gen` until none are left, each over all k blocks in order (the
+ * first stores, the rest add), and counts each finished block in FINISHED. Threads claim blocks as
+ * they get to them, so a thread the OS runs late (the cores are shared) only does less of the
+ * work instead of holding the product up; blocks go largest first (a symmetric product's blocks
+ * grow with jp) so the last ones are small. Self-contained: its source is also what the workers run.
  */
-function runPart(tile: TileFn, c: Int32Array, part: number, parts: number): void {
+function runShare(tile: TileFn, c: Int32Array, claim: BigUint64Array, gen: number): void {
   const bOff = c[8]!;
   const cOff = c[9]!;
   const ldc = c[10]!;
@@ -52,38 +60,49 @@ function runPart(tile: TileFn, c: Int32Array, part: number, parts: number): void
   const kBlock = c[16]!;
   const mr = c[17]!;
   const nr = c[18]!;
-  for (let t0 = 0; t0 < kp; t0 += kBlock) {
-    const t1 = Math.min(kp, t0 + kBlock);
-    for (let b = part; b * jpBlock < nJp; b += parts) {
-      const jp0 = b * jpBlock;
-      const jp1 = Math.min(nJp, jp0 + jpBlock);
-      // Symmetric: tiles below the diagonal are filled later by mirroring.
-      const ip1 = sym ? Math.min(nIp, Math.ceil((jp1 * nr) / mr)) : nIp;
+  const blocks = Math.ceil(nJp / jpBlock);
+  const tag = BigInt(gen >>> 0);
+  for (;;) {
+    const v = Atomics.load(claim, 0);
+    if (v >> BigInt(32) !== tag) return;
+    const idx = Number(v & BigInt(0xffffffff));
+    if (idx >= blocks) return;
+    if (Atomics.compareExchange(claim, 0, v, v + BigInt(1)) !== v) continue;
+    const b = blocks - 1 - idx;
+    const jp0 = b * jpBlock;
+    const jp1 = Math.min(nJp, jp0 + jpBlock);
+    // Symmetric: tiles below the diagonal are filled later by mirroring.
+    const ip1 = sym ? Math.min(nIp, Math.ceil((jp1 * nr) / mr)) : nIp;
+    for (let t0 = 0; t0 < kp; t0 += kBlock) {
+      const t1 = Math.min(kp, t0 + kBlock);
       tile(0, bOff, cOff, ldc, 0, ip1, jp0, jp1, t0 * mr * 8, t1 * mr * 8, t0 * nr * 8, mr * kp * 8, nr * kp * 8, t0 > 0 ? 1 : 0);
     }
+    // Slot 1 is FINISHED (the workers' copy of this function cannot see the module's constants).
+    if (Atomics.add(c, 1, 1) + 1 === blocks) Atomics.notify(c, 1);
   }
 }
 
-const workerSource = (runPartSource: string): string => `
+const workerSource = (runShareSource: string): string => `
 const { workerData } = require('node:worker_threads');
-const { module, memory, control, part, parts } = workerData;
+const { module, memory, control } = workerData;
 const tile = new WebAssembly.Instance(module, { env: { mem: memory } }).exports.tile;
-const c = new Int32Array(control);
-const runPart = ${runPartSource};
+const c = new Int32Array(control, 0, ${CONTROL_INTS});
+const claim = new BigUint64Array(control, ${CLAIM_BYTE}, 1);
+const runShare = ${runShareSource};
 let seen = Atomics.load(c, ${GEN});
 Atomics.add(c, ${READY}, 1);
 Atomics.notify(c, ${READY});
 for (;;) {
   Atomics.wait(c, ${GEN}, seen);
   seen = Atomics.load(c, ${GEN});
-  runPart(tile, c, part, parts);
-  Atomics.add(c, ${DONE}, 1);
-  Atomics.notify(c, ${DONE});
+  runShare(tile, c, claim, seen);
 }
 `;
 
 export class TilePool {
-  private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
+  private readonly buffer = new SharedArrayBuffer(CLAIM_BYTE + 8);
+  private readonly control = new Int32Array(this.buffer, 0, CONTROL_INTS);
+  private readonly claim = new BigUint64Array(this.buffer, CLAIM_BYTE, 1);
   private workers: Worker[] = [];
   private broken = false;
 
@@ -93,10 +112,9 @@ export class TilePool {
     memory: object,
     threads: number,
   ) {
-    const parts = threads;
-    const source = workerSource(runPart.toString());
-    for (let part = 1; part < parts; part++) {
-      const w = new Worker(source, { eval: true, workerData: { module, memory, control: this.control.buffer, part, parts } });
+    const source = workerSource(runShare.toString());
+    for (let part = 1; part < threads; part++) {
+      const w = new Worker(source, { eval: true, workerData: { module, memory, control: this.buffer } });
       w.unref();
       w.on('error', () => this.stop());
       this.workers.push(w);
@@ -109,25 +127,29 @@ export class TilePool {
     return Atomics.load(this.control, READY) === this.workers.length ? this.workers.length + 1 : 1;
   }
 
+  /** Runs a job to completion; with parts > 1 the workers are woken to claim blocks too. */
   run(job: Job, parts: number): void {
     const c = this.control;
     const vals = [job.bOff, job.cOff, job.ldc, job.nIp, job.nJp, job.jpBlock, job.kp, job.symmetric ? 1 : 0, job.kBlock, job.mr, job.nr];
     vals.forEach((v, i) => Atomics.store(c, JOB + i, v));
-    if (parts === 1) {
-      runPart(this.tile, c, 0, 1);
-      return;
-    }
-    Atomics.store(c, DONE, 0);
-    Atomics.add(c, GEN, 1);
-    Atomics.notify(c, GEN);
-    runPart(this.tile, c, 0, parts);
+    const gen = (Atomics.load(c, GEN) + 1) | 0;
+    Atomics.store(c, FINISHED, 0);
+    Atomics.store(this.claim, 0, BigInt(gen >>> 0) << BigInt(32));
+    Atomics.store(c, GEN, gen);
+    if (parts > 1) Atomics.notify(c, GEN);
+    runShare(this.tile, c, this.claim, gen);
+    const blocks = Math.ceil(job.nJp / job.jpBlock);
     const deadline = Date.now() + WORKER_TIMEOUT_MS;
-    for (let done = Atomics.load(c, DONE); done < parts - 1; done = Atomics.load(c, DONE)) {
-      Atomics.wait(c, DONE, done, 1000);
+    for (let done = Atomics.load(c, FINISHED); done < blocks; done = Atomics.load(c, FINISHED)) {
+      Atomics.wait(c, FINISHED, done, 1000);
       if (Date.now() > deadline) {
-        // A worker died or hung: finish its share here and stop using threads.
+        // A worker died or hung inside a block: stop using threads and redo the whole job here
+        // (each block's first k block stores, so recomputing every block is exact).
+        // The redo claims from a private word, which a stray worker cannot see.
         this.stop();
-        for (let part = 1; part < parts; part++) runPart(this.tile, c, part, parts);
+        const own = new BigUint64Array(new SharedArrayBuffer(8));
+        own[0] = BigInt(gen >>> 0) << BigInt(32);
+        runShare(this.tile, c, own, gen);
         return;
       }
     }

@@ -17,7 +17,7 @@ import { TilePool, threadCount, type TileFn } from './matmul-pool.js';
 
 const MR = 4;
 const NR = 2;
-/** k is padded to a multiple of this (one f64x2 pair per step). */
+/** k is padded to a multiple of this (one f64x2 pair per step; unrolling two pairs measured slower). */
 const KU = 2;
 /** Rows of B per cache block, and k per block: the best of a sweep over 16..128 × 128..512 at D=512. */
 const J_BLOCK = 32;
@@ -199,26 +199,65 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
 
 /**
  * Writes `rows` rows of length k (or, transposed, the columns of a k×rows matrix) into panels of
- * `pr` rows, zero-padding rows up to a multiple of pr and k up to kp.
+ * `pr` rows, zero-padding rows up to a multiple of pr and k up to kp. Element (row, t) of panel
+ * p lands at base + p·pr·kp + ((t>>1)·pr + r)·2 + (t&1); the loops below walk that formula with
+ * running offsets (the per-element index arithmetic cost as much as a quarter of a product).
  */
 function packPanels(f: Float64Array, base: number, src: Float64Array, rows: number, k: number, kp: number, pr: number, transposed: boolean): void {
   const nPanels = Math.ceil(rows / pr);
-  for (let p = 0; p < nPanels; p++) {
-    const pBase = base + p * pr * kp;
-    for (let r = 0; r < pr; r++) {
-      const row = p * pr + r;
-      if (row >= rows) {
-        for (let t = 0; t < kp; t++) f[pBase + ((t >> 1) * pr + r) * 2 + (t & 1)] = 0;
-        continue;
+  const step = 2 * pr;
+  if (transposed) packTransposed(f, base, src, rows, k, kp, pr);
+  else {
+    for (let row = 0; row < rows; row++) {
+      const s = row * k;
+      let o = base + Math.floor(row / pr) * pr * kp + (row % pr) * 2;
+      let t = 0;
+      for (; t + 1 < k; t += 2, o += step) {
+        f[o] = src[s + t]!;
+        f[o + 1] = src[s + t + 1]!;
       }
-      if (transposed) {
-        for (let t = 0; t < k; t++) f[pBase + ((t >> 1) * pr + r) * 2 + (t & 1)] = src[t * rows + row]!;
-      } else {
-        const s = row * k;
-        for (let t = 0; t < k; t++) f[pBase + ((t >> 1) * pr + r) * 2 + (t & 1)] = src[s + t]!;
+      if (t < k) {
+        f[o] = src[s + t]!;
+        f[o + 1] = 0;
+        t += 2;
+        o += step;
       }
-      for (let t = k; t < kp; t++) f[pBase + ((t >> 1) * pr + r) * 2 + (t & 1)] = 0;
+      for (; t < kp; t += 2, o += step) {
+        f[o] = 0;
+        f[o + 1] = 0;
+      }
     }
+  }
+  // Padding rows of the last panel are zero for every t.
+  for (let row = rows; row < nPanels * pr; row++) {
+    let o = base + Math.floor(row / pr) * pr * kp + (row % pr) * 2;
+    for (let t = 0; t < kp; t += 2, o += step) {
+      f[o] = 0;
+      f[o + 1] = 0;
+    }
+  }
+}
+
+/**
+ * The transposed case reads the k×rows source a row (one t) at a time, so reads are contiguous;
+ * each write lands in the panel of that column.
+ */
+function packTransposed(f: Float64Array, base: number, src: Float64Array, rows: number, k: number, kp: number, pr: number): void {
+  const panel = pr * kp;
+  for (let t = 0; t < kp; t++) {
+    const lane = t & 1;
+    const pairOff = (t >> 1) * pr * 2 + lane;
+    if (t >= k) {
+      for (let row = 0; row < rows; row++) f[base + Math.floor(row / pr) * panel + pairOff + (row % pr) * 2] = 0;
+      continue;
+    }
+    const s = t * rows;
+    let row = 0;
+    let o = base + pairOff;
+    for (; row + pr <= rows; row += pr, o += panel) {
+      for (let r = 0; r < pr; r++) f[o + r * 2] = src[s + row + r]!;
+    }
+    for (let r = 0; row + r < rows; r++) f[o + r * 2] = src[s + row + r]!;
   }
 }
 
