@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     .demandCommand(1, 'name a command; see bench --help')
     .recommendCommands()
     .help()
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns) : null)
     .fail((msg, err) => {
       if (err) throw err;
       fail(msg);
