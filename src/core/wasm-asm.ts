@@ -71,6 +71,10 @@ export const op = {
   f64Store: (offset: number) => [0x39, 3, ...uleb(offset)],
   /** alignLog2 is only a promise to the engine (log2 of the byte alignment, at most 4): any address loads correctly. */
   v128Load: (offset: number, alignLog2: number) => simd(0x00, alignLog2, ...uleb(offset)),
+  /** Same alignment promise as v128Load. */
+  v128Store: (offset: number, alignLog2: number) => simd(0x0b, alignLog2, ...uleb(offset)),
+  /** Bytes 0..15 pick from the first operand, 16..31 from the second. */
+  i8x16Shuffle: (lanes: number[]) => simd(0x0d, ...lanes),
   v128Zero: simd(0x0c, ...new Array<number>(16).fill(0)),
   f64x2ExtractLane: (lane: number) => simd(0x21, lane),
   f64x2Add: simd(0xf0),

@@ -47,6 +47,10 @@ export const smoothApKernel: LossKernel = (x, n, d, labels, params) => {
   const pos = new Int32Array(maxPos);
   const rAll = new Float64Array(maxPos);
   const rPos = new Float64Array(maxPos);
+  const cAll = new Float64Array(maxPos);
+  const cPos = new Float64Array(maxPos);
+  const sumAll = new Float64Array(maxPos);
+  const sumPos = new Float64Array(maxPos);
   const expNeg = new Float64Array(n);
   const pairExp = new Float64Array(n);
   const invTau = 1 / tau;
@@ -118,26 +122,71 @@ export const smoothApKernel: LossKernel = (x, n, d, labels, params) => {
     // L = 1 − (1/Q) Σ_q (1/|P|) Σ_i R_pos/R_all: ∂L/∂σ_ij = w/R_all·[j ∈ P] − w·R_pos/R_all², w = −1/(Q|P|),
     // and ∂σ_ij/∂s_qj = −∂σ_ij/∂s_qi = σ'_ij/τ (stored in dsig, 0 where clamped).
     const w = -1 / (queries * np);
-    s.fill(0, row, row + n);
     for (let pi = 0; pi < np; pi++) {
-      const i = pos[pi]!;
+      cPos[pi] = w / rAll[pi]!;
+      cAll[pi] = (-w * rPos[pi]!) / (rAll[pi]! * rAll[pi]!);
+    }
+    // Every item's cAll terms, added in positive order as one pass per positive would, but four
+    // positives per pass over the row (a + b + c is evaluated left to right, so the sums are
+    // identical); the positives' entries, which interleave cPos terms, are redone below.
+    s.fill(0, row, row + n);
+    let pi = 0;
+    for (; pi + 4 <= np; pi += 4) {
+      const c0 = cAll[pi]!;
+      const c1 = cAll[pi + 1]!;
+      const c2 = cAll[pi + 2]!;
+      const c3 = cAll[pi + 3]!;
+      const b0 = pi * n;
+      const b1 = b0 + n;
+      const b2 = b1 + n;
+      const b3 = b2 + n;
+      let u0 = 0;
+      let u1 = 0;
+      let u2 = 0;
+      let u3 = 0;
+      for (let j = 0; j < n; j++) {
+        const t0 = dsig[b0 + j]!;
+        const t1 = dsig[b1 + j]!;
+        const t2 = dsig[b2 + j]!;
+        const t3 = dsig[b3 + j]!;
+        s[row + j] = s[row + j]! + c0 * t0 + c1 * t1 + c2 * t2 + c3 * t3;
+        u0 += t0;
+        u1 += t1;
+        u2 += t2;
+        u3 += t3;
+      }
+      sumAll[pi] = u0;
+      sumAll[pi + 1] = u1;
+      sumAll[pi + 2] = u2;
+      sumAll[pi + 3] = u3;
+    }
+    for (; pi < np; pi++) {
+      const c = cAll[pi]!;
       const base = pi * n;
-      const cPos = w / rAll[pi]!;
-      const cAll = (-w * rPos[pi]!) / (rAll[pi]! * rAll[pi]!);
-      let sumAll = 0;
+      let u = 0;
       for (let j = 0; j < n; j++) {
         const t = dsig[base + j]!;
-        s[row + j] += cAll * t;
-        sumAll += t;
+        s[row + j] += c * t;
+        u += t;
       }
-      let sumPos = 0;
-      for (let pm = 0; pm < np; pm++) {
-        const j = pos[pm]!;
-        const t = dsig[base + j]!;
-        s[row + j] += cPos * t;
-        sumPos += t;
+      sumAll[pi] = u;
+    }
+    for (let pi = 0; pi < np; pi++) {
+      let u = 0;
+      for (let pm = 0; pm < np; pm++) u += dsig[pi * n + pos[pm]!]!;
+      sumPos[pi] = u;
+    }
+    // A positive's entry: per positive, its cAll then cPos term, and its own row's correction.
+    for (let pm = 0; pm < np; pm++) {
+      const j = pos[pm]!;
+      let v = 0;
+      for (let pi = 0; pi < np; pi++) {
+        const t = dsig[pi * n + j]!;
+        v += cAll[pi]! * t;
+        v += cPos[pi]! * t;
+        if (pi === pm) v -= cAll[pi]! * sumAll[pi]! + cPos[pi]! * sumPos[pi]!;
       }
-      s[row + i] -= cAll * sumAll + cPos * sumPos;
+      s[row + j] = v;
     }
   }
 

@@ -56,7 +56,7 @@ export async function fusedLossCases(ctx: SuiteContext): Promise<void> {
         const labels = blockLabels(B, P);
         const rng = new Rng(0);
         const kernel = plugin.kernel;
-        const t = await measure(() => kernel(x, B, D_LOSS, labels, params, { rng }), { warmup: 2, repeats: 15, budgetMs: 5_000 });
+        const t = await measure(() => kernel(x, B, D_LOSS, labels, params, { rng }), { warmup: 5, repeats: 41, budgetMs: 5_000 });
         ctx.emit({ suite: 'losses', name: plugin.name, impl: 'fused', backend: 'js', B, D: D_LOSS, P, ...t });
       }
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matmulABt, matmulParallelism, simdMatmulAvailable } from '../../src/losses/kernels/matmul.js';
 import { threadCount } from '../../src/losses/kernels/matmul-pool.js';
+import { packModule, packPanels, type PackFns } from '../../src/losses/kernels/pack.js';
 import { gram, gramBackward, symmetrizeInPlace } from '../../src/losses/kernels/gram.js';
 import { checkBatch, groupLabels, meanValid } from '../../src/losses/kernels/batch.js';
 import { lowerBound, upperBound } from '../../src/losses/kernels/ranks.js';
@@ -117,6 +118,52 @@ describe('matmulABt', () => {
     matmulABt(a, m, b, n, k, out);
     matmulABt(a, m, b, n, k, out);
     expect(maxAbsDiff(out, naiveABt(a, m, b, n, k))).toBeLessThan(1e-9);
+  });
+});
+
+describe('packPanels', () => {
+  // The panel layout spelled out element by element: (row, t) of panel ⌊row/pr⌋ at
+  // base + panel·pr·kp + ((t>>1)·pr + row%pr)·2 + (t&1), zero for padded rows and t ≥ k.
+  function naivePack(src: Float64Array, rows: number, k: number, kp: number, pr: number, transposed: boolean): Float64Array {
+    const out = new Float64Array(Math.ceil(rows / pr) * pr * kp);
+    for (let row = 0; row < Math.ceil(rows / pr) * pr; row++) {
+      for (let t = 0; t < kp; t++) {
+        const v = row < rows && t < k ? src[transposed ? t * rows + row : row * k + t]! : 0;
+        out[Math.floor(row / pr) * pr * kp + ((t >> 1) * pr + (row % pr)) * 2 + (t & 1)] = v;
+      }
+    }
+    return out;
+  }
+
+  it('the wasm moves write exactly the naive layout (both orientations, odd rows and k, stale memory)', () => {
+    const wa = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: ArrayBuffer }; Instance: new (m: object, i: object) => { exports: unknown }; Module: new (b: Uint8Array) => object } }).WebAssembly;
+    const mem = new wa.Memory({ initial: 4, maximum: 64, shared: true });
+    const fns = new wa.Instance(new wa.Module(packModule(64)), { env: { mem } }).exports as PackFns;
+    const f = new Float64Array(mem.buffer);
+    for (const pr of [2, 4, 3]) {
+      for (const [rows, k] of [[1, 1], [2, 2], [5, 7], [6, 4], [11, 13], [9, 1], [4, 20]] as const) {
+        for (const transposed of [false, true]) {
+          const kp = Math.ceil(k / 2) * 2;
+          const src = randomMatrix(rows * k, rows * 31 + k);
+          const base = 6;
+          const stage = 4000;
+          f.fill(NaN);
+          f.set(src, stage);
+          packPanels(fns, f, base, stage, rows, k, kp, pr, transposed);
+          const want = naivePack(src, rows, k, kp, pr, transposed);
+          expect([...f.subarray(base, base + want.length)]).toEqual([...want]);
+          expect(Number.isNaN(f[base - 1]!) && Number.isNaN(f[base + want.length]!)).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('matmulABt with A and B the same array but different row counts equals the naive loop', () => {
+    const k = 9;
+    const x = randomMatrix(11 * k, 5);
+    for (const [m, n] of [[11, 6], [6, 11]] as const) {
+      expect(maxAbsDiff(matmulABt(x, m, x, n, k), naiveABt(x, m, x, n, k))).toBeLessThan(1e-12 * k);
+    }
   });
 });
 

@@ -72,6 +72,22 @@ describe('smooth-ap kernel', () => {
     });
   }
 
+  it('gradient equals finite differences with classes of 1..9 members (positives handled four at a time and singly)', () => {
+    // 9, 6, 5, 2 and 1 members: |P| of 9/8, 6/5, 5/4, 2/1 exercises every split of the gradient pass.
+    const sizes = [9, 6, 5, 2, 1];
+    const labels = Int32Array.from(sizes.flatMap((c, k) => Array.from({ length: c }, () => k)));
+    new Rng(4).shuffle(labels);
+    const n = labels.length;
+    const d = 4;
+    const x = randomUnit(n, d, 12);
+    for (const includeQuery of [true, false]) {
+      const params = { tau: 0.1, includeQuery };
+      const { grad } = smoothApKernel(x, n, d, labels, params, ctx);
+      const fd = centralDiff((y) => smoothApKernel(y, n, d, labels, params, ctx).loss, x);
+      expect(relErr(grad, fd)).toBeLessThan(1e-6);
+    }
+  });
+
   it('gradient equals finite differences on rows too wide for the factored exp (tau=0.001)', () => {
     const labels = unevenLabels();
     const n = labels.length;

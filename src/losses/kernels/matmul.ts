@@ -1,5 +1,6 @@
 import { Code, I32, V128, op, wasmApi, wasmModule, type WasmMemory } from '../../core/wasm-asm.js';
 import { TilePool, threadCount, type TileFn } from './matmul-pool.js';
+import { packModule, packPanels, type PackFns } from './pack.js';
 
 /**
  * C = A·Bᵀ in float64 (A m×k, B n×k, both row-major). The similarity matrix S = X·Xᵀ and the
@@ -93,6 +94,7 @@ function tileFunction(): Uint8Array {
 interface Engine {
   mem: WasmMemory;
   tile: TileFn;
+  pack: PackFns;
   module: object;
   /** Runs products on this thread only. */
   single: TilePool;
@@ -106,7 +108,8 @@ function getEngine(): Engine | null {
   if (engine !== undefined) return engine;
   const wasm = wasmApi();
   const bytes = tileFunction();
-  if (!wasm || !wasm.validate(bytes)) {
+  const packBytes = packModule(MAX_PAGES);
+  if (!wasm || !wasm.validate(bytes) || !wasm.validate(packBytes)) {
     engine = null;
     return engine;
   }
@@ -115,7 +118,8 @@ function getEngine(): Engine | null {
     const mem = new wasm.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
     const inst = new wasm.Instance(module, { env: { mem } });
     const tile = inst.exports.tile as TileFn;
-    engine = { mem, tile, module, single: new TilePool(tile, module, mem, 1), pool: null };
+    const pack = new wasm.Instance(new wasm.Module(packBytes), { env: { mem } }).exports as unknown as PackFns;
+    engine = { mem, tile, pack, module, single: new TilePool(tile, module, mem, 1), pool: null };
   } catch {
     // No shared memory on this runtime: the plain-JS path still gives exact results.
     engine = null;
@@ -170,12 +174,17 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
   const aBytes = mp * kp * 8;
   const bBytes = np * kp * 8;
   const cOff = aBytes + bBytes;
-  const end = cOff + mp * np * 8;
+  // The operands are copied as they are into a staging area after C, then packed from there.
+  const stage = roundUp(cOff + mp * np * 8, 16) / 8;
+  const end = (stage + Math.max(m, n) * k) * 8;
   const have = eng.mem.buffer.byteLength;
   if (end > have) eng.mem.grow(Math.ceil((end - have) / 65536));
   const f = new Float64Array(eng.mem.buffer, 0, end / 8);
-  packPanels(f, 0, a, m, k, kp, MR, false);
-  packPanels(f, aBytes / 8, b, n, k, kp, NR, opts.bTransposed ?? false);
+  f.set(a.subarray(0, m * k), stage);
+  packPanels(eng.pack, f, 0, stage, m, k, kp, MR, false);
+  // S = X·Xᵀ passes X twice: the staging copy already holds it.
+  if (b !== a || n > m) f.set(b.subarray(0, n * k), stage);
+  packPanels(eng.pack, f, aBytes / 8, stage, n, k, kp, NR, opts.bTransposed ?? false);
 
   const nJp = np / NR;
   const big = m * n * k >= PARALLEL_MIN_FMA;
@@ -195,70 +204,6 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
   const c0 = cOff / 8;
   if (np === n) out.set(f.subarray(c0, c0 + m * n));
   else for (let i = 0; i < m; i++) out.set(f.subarray(c0 + i * np, c0 + i * np + n), i * n);
-}
-
-/**
- * Writes `rows` rows of length k (or, transposed, the columns of a k×rows matrix) into panels of
- * `pr` rows, zero-padding rows up to a multiple of pr and k up to kp. Element (row, t) of panel
- * p lands at base + p·pr·kp + ((t>>1)·pr + r)·2 + (t&1); the loops below walk that formula with
- * running offsets (the per-element index arithmetic cost as much as a quarter of a product).
- */
-function packPanels(f: Float64Array, base: number, src: Float64Array, rows: number, k: number, kp: number, pr: number, transposed: boolean): void {
-  const nPanels = Math.ceil(rows / pr);
-  const step = 2 * pr;
-  if (transposed) packTransposed(f, base, src, rows, k, kp, pr);
-  else {
-    for (let row = 0; row < rows; row++) {
-      const s = row * k;
-      let o = base + Math.floor(row / pr) * pr * kp + (row % pr) * 2;
-      let t = 0;
-      for (; t + 1 < k; t += 2, o += step) {
-        f[o] = src[s + t]!;
-        f[o + 1] = src[s + t + 1]!;
-      }
-      if (t < k) {
-        f[o] = src[s + t]!;
-        f[o + 1] = 0;
-        t += 2;
-        o += step;
-      }
-      for (; t < kp; t += 2, o += step) {
-        f[o] = 0;
-        f[o + 1] = 0;
-      }
-    }
-  }
-  // Padding rows of the last panel are zero for every t.
-  for (let row = rows; row < nPanels * pr; row++) {
-    let o = base + Math.floor(row / pr) * pr * kp + (row % pr) * 2;
-    for (let t = 0; t < kp; t += 2, o += step) {
-      f[o] = 0;
-      f[o + 1] = 0;
-    }
-  }
-}
-
-/**
- * The transposed case reads the k×rows source a row (one t) at a time, so reads are contiguous;
- * each write lands in the panel of that column.
- */
-function packTransposed(f: Float64Array, base: number, src: Float64Array, rows: number, k: number, kp: number, pr: number): void {
-  const panel = pr * kp;
-  for (let t = 0; t < kp; t++) {
-    const lane = t & 1;
-    const pairOff = (t >> 1) * pr * 2 + lane;
-    if (t >= k) {
-      for (let row = 0; row < rows; row++) f[base + Math.floor(row / pr) * panel + pairOff + (row % pr) * 2] = 0;
-      continue;
-    }
-    const s = t * rows;
-    let row = 0;
-    let o = base + pairOff;
-    for (; row + pr <= rows; row += pr, o += panel) {
-      for (let r = 0; r < pr; r++) f[o + r * 2] = src[s + row + r]!;
-    }
-    for (let r = 0; row + r < rows; r++) f[o + r * 2] = src[s + row + r]!;
-  }
 }
 
 /** Plain-JS fallback: 2×2 register tiles over (optionally transposed) B. */

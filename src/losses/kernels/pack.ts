@@ -1,0 +1,115 @@
+import { Code, I32, V128, op, wasmModule } from '../../core/wasm-asm.js';
+
+/**
+ * Packing of matmul operands into the panel layout of matmul.ts: element (row, t) of a panel of
+ * `pr` rows, panel p, lands at base + p·pr·kp + ((t>>1)·pr + r)·2 + (t&1) (f64 elements). The
+ * source is first copied as-is into wasm memory (one memcpy); the bulk of the moves is then done
+ * by two wasm loops moving whole f64x2 pairs, which measured several times faster than the
+ * element-wise JS loop. JS only handles the O(rows + k) edges (odd k, odd row count, padding).
+ * Pure data movement, so the packed panels are bit-for-bit what the element-wise loop writes.
+ */
+
+/** Wasm functions of the packing module (byte addresses into the shared memory). */
+export interface PackFns {
+  /** count × (dst ← src; src += 16; dst += dstStep), count ≥ 1. */
+  copyPairs: (dst: number, src: number, count: number, dstStep: number) => void;
+  /**
+   * count × 2×2 transposes: a = [src], b = [src + srcNext]; [dst] ← (a0, b0), [dst+16] ← (a1, b1);
+   * src += srcStep; dst += dstStep. count ≥ 1.
+   */
+  transposePairs: (dst: number, src: number, count: number, srcStep: number, dstStep: number, srcNext: number) => void;
+}
+
+/** A module importing the shared memory env.mem (same limits as the matmul module). */
+export function packModule(maxPages: number): Uint8Array {
+  const copy = new Code();
+  {
+    const [dst, src, count, dstStep] = [0, 1, 2, 3];
+    copy.emit(op.loop);
+    copy.emit(op.localGet(dst), op.localGet(src), op.v128Load(0, 3), op.v128Store(0, 4));
+    copy.emit(op.localGet(src), op.i32Const(16), op.i32Add, op.localSet(src));
+    copy.emit(op.localGet(dst), op.localGet(dstStep), op.i32Add, op.localSet(dst));
+    copy.emit(op.localGet(count), op.i32Const(-1), op.i32Add, op.localTee(count), op.brIf(0), op.end);
+  }
+  const tr = new Code();
+  {
+    const [dst, src, count, srcStep, dstStep, srcNext, a, b] = [0, 1, 2, 3, 4, 5, 6, 7];
+    const lanes = (first: number) => [...Array.from({ length: 8 }, (_, i) => first + i), ...Array.from({ length: 8 }, (_, i) => 16 + first + i)];
+    tr.emit(op.loop);
+    tr.emit(op.localGet(src), op.v128Load(0, 3), op.localSet(a));
+    tr.emit(op.localGet(src), op.localGet(srcNext), op.i32Add, op.v128Load(0, 3), op.localSet(b));
+    tr.emit(op.localGet(dst), op.localGet(a), op.localGet(b), op.i8x16Shuffle(lanes(0)), op.v128Store(0, 4));
+    tr.emit(op.localGet(dst), op.localGet(a), op.localGet(b), op.i8x16Shuffle(lanes(8)), op.v128Store(16, 4));
+    tr.emit(op.localGet(src), op.localGet(srcStep), op.i32Add, op.localSet(src));
+    tr.emit(op.localGet(dst), op.localGet(dstStep), op.i32Add, op.localSet(dst));
+    tr.emit(op.localGet(count), op.i32Const(-1), op.i32Add, op.localTee(count), op.brIf(0), op.end);
+  }
+  return wasmModule(
+    [
+      { name: 'copyPairs', params: [I32, I32, I32, I32], results: [], locals: [], code: copy },
+      { name: 'transposePairs', params: [I32, I32, I32, I32, I32, I32], results: [], locals: [[2, V128]], code: tr },
+    ],
+    { kind: 'shared-import', maxPages },
+  );
+}
+
+/**
+ * Packs `rows` rows of length k (or, transposed, the columns of a k×rows matrix) held at element
+ * `src` of `f` into panels of `pr` rows at element `base`, zero-padding rows up to a multiple of
+ * pr and k up to kp (kp ≥ k, even). `f` views the memory the wasm functions work on.
+ */
+export function packPanels(fns: PackFns, f: Float64Array, base: number, src: number, rows: number, k: number, kp: number, pr: number, transposed: boolean): void {
+  if (transposed) packTransposed(fns, f, base, src, rows, k, kp, pr);
+  else packRows(fns, f, base, src, rows, k, kp, pr);
+  // Padding rows of the last panel are zero for every t.
+  const step = 2 * pr;
+  for (let row = rows; row < Math.ceil(rows / pr) * pr; row++) {
+    let o = base + Math.floor(row / pr) * pr * kp + (row % pr) * 2;
+    for (let t = 0; t < kp; t += 2, o += step) {
+      f[o] = 0;
+      f[o + 1] = 0;
+    }
+  }
+}
+
+function packRows(fns: PackFns, f: Float64Array, base: number, src: number, rows: number, k: number, kp: number, pr: number): void {
+  const step = 2 * pr;
+  const pairs = k >> 1;
+  for (let row = 0; row < rows; row++) {
+    const s = src + row * k;
+    let o = base + Math.floor(row / pr) * pr * kp + (row % pr) * 2;
+    if (pairs > 0) fns.copyPairs(o * 8, s * 8, pairs, step * 8);
+    o += pairs * step;
+    let t = pairs * 2;
+    if (t < k) {
+      f[o] = f[s + t]!;
+      f[o + 1] = 0;
+      t += 2;
+      o += step;
+    }
+    for (; t < kp; t += 2, o += step) {
+      f[o] = 0;
+      f[o + 1] = 0;
+    }
+  }
+}
+
+/** The source is k×rows: pairs of rows at the same offset in every panel are moved per pair of t. */
+function packTransposed(fns: PackFns, f: Float64Array, base: number, src: number, rows: number, k: number, kp: number, pr: number): void {
+  const panel = pr * kp;
+  const at = (row: number, t: number): number => base + Math.floor(row / pr) * panel + ((t >> 1) * pr + (row % pr)) * 2 + (t & 1);
+  // Row pairs (r, r+1) share a panel only when pr is even; otherwise every row goes element-wise.
+  const pairedRows = pr % 2 === 0 ? rows & ~1 : 0;
+  const k2 = k & ~1;
+  if (pairedRows > 0) {
+    for (let t = 0; t < k2; t += 2) {
+      for (let r = 0; r < pr; r += 2) {
+        // Panels p with row p·pr + r + 1 < pairedRows.
+        const count = pairedRows - r - 2 >= 0 ? Math.floor((pairedRows - r - 2) / pr) + 1 : 0;
+        if (count > 0) fns.transposePairs(at(r, t) * 8, (src + t * rows + r) * 8, count, pr * 8, panel * 8, rows * 8);
+      }
+    }
+  }
+  for (let t = k2; t < kp; t++) for (let row = 0; row < pairedRows; row++) f[at(row, t)] = t < k ? f[src + t * rows + row]! : 0;
+  for (let row = pairedRows; row < rows; row++) for (let t = 0; t < kp; t++) f[at(row, t)] = t < k ? f[src + t * rows + row]! : 0;
+}
