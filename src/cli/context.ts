@@ -13,3 +13,6 @@ export async function lossRegistry(args: GlobalArgs): Promise<LossRegistry> {
   for (const file of args.plugin ?? []) await reg.loadFile(file);
   return reg;
 }
+
+/** A repeatable string flag as a list (yargs gives a string when it was given once). */
+export const asList = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);

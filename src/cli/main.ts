@@ -48,7 +48,9 @@ async function main(): Promise<void> {
     .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns) : null)
     .fail((msg, err) => {
       if (err) throw err;
-      fail(msg);
+      // yargs's suggestion alone ("Did you mean list?") does not say what was wrong.
+      const word = hideBin(process.argv).find((a) => !a.startsWith('-'));
+      fail(/^Did you mean/.test(msg) ? `unknown command ${JSON.stringify(word)}; ${msg}` : msg);
     });
   for (const cmd of await loadCommands(hideBin(process.argv))) cli.command(cmd);
   await cli.parseAsync();

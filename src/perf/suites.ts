@@ -35,7 +35,7 @@ const D_LOSS = 512;
 const P = 4;
 /** Time spent repeating one tensor case; and a larger B is not tried when the B³ cost predicts more than this (cpu at B=448 would take minutes). */
 const TENSOR_BUDGET_MS = 8_000;
-const TENSOR_PREDICTED_MAX_MS = 30_000;
+const TENSOR_PREDICTED_MAX_MS = 60_000;
 /**
  * The B×B×B float32 tensors of the paper's formulation: stop before they cannot be allocated.
  * The wasm heap stops at 4 GiB and its allocator corrupts itself rather than throwing cleanly

@@ -2,6 +2,7 @@
  * Independent float64 references for the metric tests: full sorts of each row, written the way
  * scikit-learn and pytorch-metric-learning describe their metrics, sharing no code with src/.
  */
+import type { RetrievalMetrics } from '../../src/metrics/types.js';
 import { Rng } from '../../src/core/rng.js';
 
 /** scikit-learn's average_precision_score: walk distinct thresholds high→low, AP = Σ ΔRecall·Precision. */
@@ -52,14 +53,8 @@ export function bruteBatchAP(x: ArrayLike<number>, n: number, d: number, labels:
   return out;
 }
 
-export interface BruteRetrieval {
-  map: number;
-  mapAtR: number;
-  rPrecision: number;
-  precisionAt1: number;
-  recallAt: Record<string, number>;
-  queries: number;
-}
+/** The brute force fills the same fields as the evaluation it checks. */
+export type BruteRetrieval = RetrievalMetrics;
 
 /**
  * Every item a query against all others, full sort of each row by (score desc, index asc) — the

@@ -8,7 +8,7 @@ import { UserError } from '../../core/errors.js';
 import { parseSetArgs } from '../../core/params.js';
 import { commandLine } from '../../experiments/manifest.js';
 import { runExperiment } from '../../experiments/runner.js';
-import type { GlobalArgs } from '../context.js';
+import { asList, type GlobalArgs } from '../context.js';
 
 interface CheckArgs extends GlobalArgs {
   experiments?: string[];
@@ -39,7 +39,7 @@ const command: CommandModule<GlobalArgs, CheckArgs> = {
       .option('jobs', { type: 'number', default: 1, describe: 'cells in parallel child processes' }),
   handler: async (args) => {
     const names = [...new Set(['ci', ...(args.experiments ?? [])])];
-    const setList = args.set === undefined ? undefined : Array.isArray(args.set) ? args.set : [args.set];
+    const setList = asList(args.set);
     // Never compare stale cells from an earlier run: every check recomputes in a scratch folder.
     const scratch = mkdtempSync(join(tmpdir(), 'rankbench-check-'));
     let anyFailed = false;

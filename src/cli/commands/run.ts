@@ -7,7 +7,7 @@ import { commandLine } from '../../experiments/manifest.js';
 import { parseOnly, runExperiment } from '../../experiments/runner.js';
 import { formatSummary } from '../../experiments/summary-text.js';
 import { buildReport, buildReportIndex } from '../../report/build.js';
-import type { GlobalArgs } from '../context.js';
+import { asList, type GlobalArgs } from '../context.js';
 
 interface RunArgs extends GlobalArgs {
   experiment: string;
@@ -38,8 +38,6 @@ function parseSeeds(v: string | undefined): number[] | undefined {
   if (new Set(seeds).size !== seeds.length) throw new UserError(`--seeds: ${show(v)} repeats a seed; expected distinct seeds`);
   return seeds;
 }
-
-const asList = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 
 const command: CommandModule<GlobalArgs, RunArgs> = {
   command: 'run <experiment>',
