@@ -46,8 +46,14 @@ function estimateSeed(seed: number): number {
   return new Rng(seed ^ 0x5ca1ab1e).nextUint32();
 }
 
+/** `loss` is the training loss; a cell's `estimator` (checked at load to have apConvention) overrides it. */
 function needsEstimate(cfg: CellConfig, loss: LossPlugin): boolean {
-  return loss.apConvention !== undefined && cfg.eval.estimateBatches > 0;
+  return (cfg.estimator !== undefined || loss.apConvention !== undefined) && cfg.eval.estimateBatches > 0;
+}
+
+/** The plugin whose AP estimate a cell reports: its `estimator` when given, else the training loss. */
+export function estimatorPlugin(cfg: CellConfig, registry: LossRegistry): LossPlugin {
+  return registry.get((cfg.estimator ?? cfg.loss).name);
 }
 
 /**
@@ -80,14 +86,18 @@ function gather(x: Float32Array, d: number, idx: Int32Array, labels: Int32Array)
 }
 
 /**
- * The loss's AP estimate beside the exact AP under the same query convention, over PK batches
+ * The estimator's AP estimate beside the exact AP under the same query convention, over PK batches
  * of the test embeddings (the embedding is per row, so gathering rows of the embedded split
- * equals embedding the batch). Both means run over the same queries.
+ * equals embedding the batch). Both means run over the same queries. `loss` is the plugin
+ * named by cfg.estimator when the cell has one (estimatorPlugin), else the training loss.
  */
 export function estimateAp(emb: Float32Array, e: number, test: Split, cfg: CellConfig, loss: LossPlugin): ApEstimate | null {
+  const named = cfg.estimator ?? cfg.loss;
+  if (loss.name !== named.name) throw new Error(`estimateAp: given plugin ${loss.name}, but the cell's estimator is ${named.name}`);
   if (!needsEstimate(cfg, loss)) return null;
-  const params = cfg.loss.params;
-  const { includeQuery } = loss.apConvention!(params);
+  const params = named.params;
+  if (!loss.apConvention) throw new Error(`loss ${loss.name} is the cell's estimator but declares no apConvention`);
+  const { includeQuery } = loss.apConvention(params);
   const { batchSize: b, perClass: p, withReplacement } = cfg.train;
   const sampler = new PKSampler(test.labels, b, p, estimateSeed(cfg.seed), { withReplacement });
   const rng = new Rng(estimateSeed(cfg.seed) + 1);
@@ -143,7 +153,7 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
   try {
     const emb = model.embed(data.test);
     const metrics = await evaluate(emb, e, data.test, cfg, ctx);
-    const apEstimate = estimateAp(emb, e, data.test, cfg, loss);
+    const apEstimate = estimateAp(emb, e, data.test, cfg, estimatorPlugin(cfg, ctx.registry));
     return {
       id: cell.id,
       experiment,

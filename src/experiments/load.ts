@@ -76,7 +76,7 @@ class Checker {
 }
 
 const TOP_KEYS = ['description', 'base', 'seeds', 'datasets', 'sweep', 'tolerances', 'report'];
-const BASE_KEYS = ['dataset', 'train', 'loss', 'eval'];
+const BASE_KEYS = ['dataset', 'train', 'loss', 'estimator', 'eval'];
 const PLUGIN_KEYS = ['name', 'params'];
 const DATASET_ENTRY_KEYS = ['name', 'params', 'set'];
 const SWEEP_KEYS = ['grid', 'list', 'exclude'];
@@ -97,7 +97,7 @@ function baseSettings(c: Checker, raw: unknown): { flat: Flat; hasDataset: boole
   const put = (path: string, value: unknown): void => {
     flat.set(path, { value, origin: `base.${path}`, cli: false });
   };
-  for (const kind of ['dataset', 'loss'] as const) {
+  for (const kind of ['dataset', 'loss', 'estimator'] as const) {
     if (base[kind] === undefined) continue;
     const p = c.obj(base[kind], `base.${kind}`, PLUGIN_KEYS);
     put(`${kind}.name`, c.str(p.name, `base.${kind}.name`, `the name of a ${kind}`));
@@ -322,7 +322,12 @@ export function loadExperiment(fileOrName: string, opts: LoadOptions): LoadedExp
   let datasets = readDatasets(c, top.datasets);
   const sweep = readSweep(c, top.sweep);
   const report = readReport(c, top.report);
-  const ctx: ResolveContext = { file: c.file, datasets: datasetCatalogue(), losses: lossCatalogue(opts.registry) };
+  const ctx: ResolveContext = {
+    file: c.file,
+    datasets: datasetCatalogue(),
+    losses: lossCatalogue(opts.registry),
+    estimates: (name) => opts.registry.has(name) && opts.registry.get(name).apConvention !== undefined,
+  };
 
   // The base is checked on its own too, so a bad base value fails even when every cell overrides it.
   const partial = resolvePartial(baseFlat, ctx);

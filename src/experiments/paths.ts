@@ -9,14 +9,14 @@ export const EVAL_FIELDS: readonly string[] = ['k', 'estimateBatches'];
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 export const ALLOWED_PATHS_TEXT =
-  `dataset.name, dataset.params.<param>, loss.name, loss.params.<param>, ` +
+  `dataset.name, dataset.params.<param>, loss.name, loss.params.<param>, estimator.name, estimator.params.<param>, ` +
   `${TRAIN_FIELDS.map((f) => `train.${f}`).join(', ')}, ${EVAL_FIELDS.map((f) => `eval.${f}`).join(', ')}`;
 
 /** Why `path` is not a settable key path, or null when it is. */
 function pathProblem(path: string): string | null {
   const seg = path.split('.');
   const [head, second, third] = seg;
-  if (head === 'dataset' || head === 'loss') {
+  if (head === 'dataset' || head === 'loss' || head === 'estimator') {
     if (seg.length === 2 && second === 'name') return null;
     if (seg.length === 3 && second === 'params' && PARAM_NAME.test(third!)) return null;
     return `expected ${head}.name or ${head}.params.<param>`;

@@ -29,6 +29,8 @@ export interface ResolveContext {
   file: string;
   datasets: PluginCatalogue;
   losses: PluginCatalogue;
+  /** Whether a loss reports an AP estimate (declares apConvention); needed of an `estimator`. */
+  estimates?: (name: string) => boolean;
 }
 
 /**
@@ -66,7 +68,7 @@ function checkValue(spec: ParamSpec, s: Setting, file: string): ParamValue {
   return coerceParam(spec, s.value, parent);
 }
 
-function resolvePlugin(kind: 'dataset' | 'loss', flat: Flat, ctx: ResolveContext): NamedParams {
+function resolvePlugin(kind: 'dataset' | 'loss' | 'estimator', flat: Flat, ctx: ResolveContext): NamedParams {
   const cat = kind === 'dataset' ? ctx.datasets : ctx.losses;
   const nameSetting = flat.get(`${kind}.name`);
   if (!nameSetting) {
@@ -90,6 +92,27 @@ function resolvePlugin(kind: 'dataset' | 'loss', flat: Flat, ctx: ResolveContext
     given[key] = checkValue(spec, s, ctx.file);
   }
   return { name, params: resolveParams(specs, given, `${ctx.file}: ${kind}.params`) };
+}
+
+/**
+ * The optional AP estimator (a loss plugin measured on the embeddings, not trained with): only
+ * when some layer names it, and it must report an AP estimate.
+ */
+function resolveEstimator(flat: Flat, ctx: ResolveContext): NamedParams | undefined {
+  const nameSetting = flat.get('estimator.name');
+  if (!nameSetting) {
+    const stray = [...flat].find(([path]) => path.startsWith('estimator.params.'));
+    if (stray) throw new UserError(`${where(stray[1], ctx.file)}: estimator.name is not set; give estimator.name with its parameters`);
+    return undefined;
+  }
+  const est = resolvePlugin('estimator', flat, ctx);
+  if (ctx.estimates && !ctx.estimates(est.name)) {
+    const able = ctx.losses.names().filter((n) => ctx.estimates!(n));
+    throw new UserError(
+      `${where(nameSetting, ctx.file)}: loss ${show(est.name)} reports no AP estimate (no apConvention); expected one of ${able.join(', ') || 'none'}`,
+    );
+  }
+  return est;
 }
 
 function resolveTrain(flat: Flat, ctx: ResolveContext): TrainSpec {
@@ -150,18 +173,29 @@ export function checkCombination(cfg: CellConfig, flat: Flat, ctx: ResolveContex
  * that breaks them first.
  */
 export function resolveCell(flat: Flat, seed: number, ctx: ResolveContext): CellConfig {
+  const estimator = resolveEstimator(flat, ctx);
   return {
     dataset: resolvePlugin('dataset', flat, ctx),
     train: resolveTrain(flat, ctx),
     loss: resolvePlugin('loss', flat, ctx),
+    ...(estimator ? { estimator } : {}),
     eval: resolveEval(flat, ctx),
     seed,
   };
 }
 
 /** The parts of a cell that do not need a dataset (used to validate a base without one). */
-export function resolvePartial(flat: Flat, ctx: ResolveContext): { train: TrainSpec; loss: NamedParams; eval: EvalSpec } {
-  return { train: resolveTrain(flat, ctx), loss: resolvePlugin('loss', flat, ctx), eval: resolveEval(flat, ctx) };
+export function resolvePartial(
+  flat: Flat,
+  ctx: ResolveContext,
+): { train: TrainSpec; loss: NamedParams; estimator?: NamedParams; eval: EvalSpec } {
+  const estimator = resolveEstimator(flat, ctx);
+  return {
+    train: resolveTrain(flat, ctx),
+    loss: resolvePlugin('loss', flat, ctx),
+    ...(estimator ? { estimator } : {}),
+    eval: resolveEval(flat, ctx),
+  };
 }
 
 export function resolveDataset(flat: Flat, ctx: ResolveContext): NamedParams {

@@ -23,6 +23,11 @@ export interface CellConfig {
   dataset: NamedParams;
   train: TrainSpec;
   loss: NamedParams;
+  /**
+   * The plugin whose AP estimate is compared with the true AP, when not the training loss.
+   * Absent (not undefined-valued) when unset, so cells without it keep their ids.
+   */
+  estimator?: NamedParams;
   eval: EvalSpec;
   seed: number;
 }
@@ -71,7 +76,7 @@ export interface ResolvedExperiment {
   file: string;
   description: string;
   /** The base configuration with defaults filled (dataset only when the file gives one). */
-  base: { dataset: NamedParams | null; train: TrainSpec; loss: NamedParams; eval: EvalSpec };
+  base: { dataset: NamedParams | null; train: TrainSpec; loss: NamedParams; estimator?: NamedParams; eval: EvalSpec };
   seeds: number[];
   datasets: DatasetEntry[];
   sweep: SweepSpec;

@@ -68,14 +68,17 @@ export function planPanels(rows: Row[], swept: string[], manifest: Manifest | nu
     throw new UserError(`manifest.json: report.x is ${show(forced)}, not a column of results.csv; allowed: ${allowed.join(', ')}`);
   }
   const byColumn = new Map<string, string[]>();
+  // A loss without report.x's parameter prefers its own parameter of the same plugin (FastAP's bins beside Smooth-AP's τ).
+  const sibling = forced !== undefined && forced.includes('.params.') ? forced.slice(0, forced.indexOf('.params.') + '.params.'.length) : null;
   for (const loss of losses) {
     const own = rows.filter((r) => r.loss === loss);
     const present = swept.filter((c) => nonNull(own, c).length > 0);
+    const varies = (c: string): boolean => distinct(nonNull(own, c)).length > 1;
     // report.x names the ablated parameter; a loss without it (the baseline beside the ablation) falls back.
     const x =
       forced !== undefined && (forced === 'dataset' || forced === 'loss' || present.includes(forced))
         ? forced
-        : present.find((c) => distinct(nonNull(own, c)).length > 1) ?? present[0] ?? 'loss';
+        : (sibling !== null ? present.find((c) => c.startsWith(sibling) && varies(c)) : undefined) ?? present.find(varies) ?? present[0] ?? 'loss';
     byColumn.set(x, [...(byColumn.get(x) ?? []), loss]);
   }
   return [...byColumn].map(([x, ls]) =>

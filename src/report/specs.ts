@@ -187,8 +187,25 @@ function conventionNote(cells: CellRecord[], losses: string[]): string {
   return parts.length ? `estimate and true AP under the same convention — ${parts.join('; ')}` : 'estimate and true AP under the loss\'s own query convention';
 }
 
+const ESTIMATOR = 'estimator.name';
+
+/**
+ * When the cells name an AP estimator apart from the training loss, the estimate is the
+ * estimator's: this chart's series and panels go by it, in the place of the loss.
+ */
+function byEstimator(exp: ExperimentResults): ExperimentResults {
+  if (!exp.swept.includes(ESTIMATOR)) return exp;
+  const relabel = (r: Row): Row => (r[ESTIMATOR] != null ? { ...r, loss: r[ESTIMATOR] } : r);
+  return {
+    ...exp,
+    summary: exp.summary.map(relabel),
+    cells: exp.cells.map((c) => (c.swept[ESTIMATOR] != null ? { ...c, loss: String(c.swept[ESTIMATOR]) } : c)),
+  };
+}
+
 /** Chart 2: the surrogate's AP estimate beside the exact AP, and their gap, per dataset. */
-export function apEstimateChart(exp: ExperimentResults): ChartSpec | null {
+export function apEstimateChart(results: ExperimentResults): ChartSpec | null {
+  const exp = byEstimator(results);
   const withEstimate = new Set(
     exp.summary.filter((r) => r.metric === 'apEstimate' && typeof r.mean === 'number').map((r) => String(r.loss)),
   );
