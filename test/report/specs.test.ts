@@ -152,6 +152,35 @@ describe('estimated vs true AP chart', () => {
   });
 });
 
+describe('an estimator apart from the training loss (the ap-estimate experiment)', () => {
+  // Every cell trains with smooth-ap; the AP estimate comes from estimator.name with its own params,
+  // at several training stages (train.iterations), which split the series.
+  const swept = ['train.iterations', 'estimator.name', 'estimator.params.tau', 'estimator.params.bins'];
+  const rows: Row[] = [];
+  for (const it of [0, 100]) {
+    for (const tau of [0.01, 0.1]) for (const metric of ['apEstimate', 'trueAP', 'apGap']) rows.push({ experiment: 'ap', dataset: 'synthetic', loss: 'smooth-ap', 'train.iterations': it, 'estimator.name': 'smooth-ap', 'estimator.params.tau': tau, 'estimator.params.bins': null, metric, mean: 0.5, std: 0, n: 1, ci95Low: null, ci95High: null });
+    for (const bins of [5, 40]) for (const metric of ['apEstimate', 'trueAP', 'apGap']) rows.push({ experiment: 'ap', dataset: 'synthetic', loss: 'smooth-ap', 'train.iterations': it, 'estimator.name': 'fast-ap', 'estimator.params.tau': null, 'estimator.params.bins': bins, metric, mean: 0.5, std: 0, n: 1, ci95Low: null, ci95High: null });
+  }
+  const manifest = { report: { x: 'estimator.params.tau', logX: true } };
+
+  it('puts a loss without report.x on its own parameter of the same plugin, not on the stage', () => {
+    const relabelled = rows.map((r) => ({ ...r, loss: r['estimator.name'] }));
+    const panels = planPanels(relabelled, swept, manifest);
+    expect(panels.map((p) => [p.x, p.logX, p.losses, p.domain])).toEqual([
+      ['estimator.params.tau', true, ['smooth-ap'], [0.01, 0.1]],
+      ['estimator.params.bins', false, ['fast-ap'], [5, 40]],
+    ]);
+    expect(panels[1]!.splitBy).toContain('train.iterations');
+  });
+
+  it('draws the AP chart per estimator, although every row trained with smooth-ap', () => {
+    const exp: ExperimentResults = { experiment: 'ap', dir: '', results: rows.map((r) => ({ ...r, cell: 'c', seed: 0 })), summary: rows, swept, metrics: ['apEstimate', 'trueAP', 'apGap'], manifest, cells: [] };
+    const spec = apEstimateChart(exp)!.spec as { vconcat: Facet[] };
+    expect(spec.vconcat).toHaveLength(2);
+    expect(spec.vconcat[1]!.data.values.map((v) => v.x).sort((a, b) => Number(a) - Number(b))).toEqual([...Array(6).fill(5), ...Array(6).fill(40)]);
+  });
+});
+
 describe('a baseline loss beside the ablation (the ci experiment: τ for Smooth-AP only)', () => {
   const rows: Row[] = [];
   const add = (loss: string, tau: number | null): void => {
