@@ -1,3 +1,4 @@
+import { plainTable } from '../core/text-table.js';
 import type { Table } from './tables.js';
 
 const SHOWN: Array<[string, string]> = [
@@ -31,12 +32,11 @@ export function formatSummary(summary: Table, swept: readonly string[]): string 
   }
   const metrics = SHOWN.filter(([m]) => [...groups.values()].some((g) => g.has(m)));
   const header = [...keyCols, 'n', ...metrics.map(([, label]) => label)];
-  const lines: string[][] = [header];
+  const lines: string[][] = [];
   for (const [k, g] of groups) {
     const keys = JSON.parse(k) as string[];
     const n = g.get('map')?.n ?? [...g.values()][0]?.n ?? '';
     lines.push([...keys, n, ...metrics.map(([m]) => meanCi(g.get(m)))]);
   }
-  const widths = header.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
-  return lines.map((l) => l.map((v, i) => (v ?? '').padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return plainTable(header, lines);
 }

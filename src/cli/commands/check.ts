@@ -5,6 +5,7 @@ import type { CommandModule } from 'yargs';
 import { readBaseline, writeBaseline, baselinePaths } from '../../check/baseline.js';
 import { cellKey, compareRuns, failed, trackedMetrics, type CheckRow, type Row } from '../../check/compare.js';
 import { UserError } from '../../core/errors.js';
+import { plainTable } from '../../core/text-table.js';
 import { parseSetArgs } from '../../core/params.js';
 import { commandLine } from '../../experiments/manifest.js';
 import { runExperiment } from '../../experiments/runner.js';
@@ -23,8 +24,7 @@ const fmt = (v: number | null): string => (v === null ? '-' : Number.isNaN(v) ? 
 function table(rows: readonly CheckRow[]): string {
   const head = ['cell', 'metric', 'baseline', 'now', 'difference', 'tolerance', 'verdict'];
   const body = rows.map((r) => [r.cell, r.metric, fmt(r.baseline), fmt(r.now), fmt(r.diff), fmt(r.tolerance), r.verdict]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  return [head, ...body].map((cols) => cols.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return plainTable(head, body);
 }
 
 const command: CommandModule<GlobalArgs, CheckArgs> = {

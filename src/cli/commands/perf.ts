@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { UserError, show } from '../../core/errors.js';
+import { markdownTable } from '../../core/text-table.js';
 import { selectBackend } from '../../backend/index.js';
 import type { PerfRecord } from '../../perf/measure.js';
 import { evalSuite, fusedLossCases, SUITES, tensorLossCases, trainSuite, type Suite, type SuiteContext } from '../../perf/suites.js';
@@ -51,11 +52,7 @@ function tableRow(r: PerfRecord): string[] {
 }
 
 function formatTable(rows: PerfRecord[]): string {
-  const body = rows.map(tableRow);
-  const head = COLUMNS.map(([, h]) => h);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cols: string[]) => `| ${cols.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+  return markdownTable(COLUMNS.map(([, h]) => h), rows.map(tableRow));
 }
 
 const command: CommandModule<GlobalArgs, PerfArgs> = {
