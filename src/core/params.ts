@@ -14,6 +14,11 @@ export interface ParamSpec {
   /** When true, `min` itself is not allowed (e.g. tau > 0). */
   minExclusive?: boolean;
   values?: readonly string[];
+  /**
+   * A string naming a file: relative values written in an experiment file are read from that
+   * file's folder, those given on the command line from the working directory.
+   */
+  path?: boolean;
 }
 
 /** Human description of what a spec allows, used in `bench list` and in errors. */

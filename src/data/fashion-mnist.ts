@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Params } from '../core/params.js';
-import { splitParam, trainFractionParam } from './common.js';
+import { minPerClassParam, splitParam, trainFractionParam } from './common.js';
 import { readIdxFile } from './idx.js';
 import { classDisjointSplit } from './split.js';
 import type { DatasetPlugin, DatasetLoadOptions, Split } from './types.js';
@@ -97,7 +97,16 @@ export const fashionMnist: DatasetPlugin = {
     // both files and leaves only 5 classes per side, so closed-set is the default.
     splitParam('closed-set'),
     { ...trainFractionParam, doc: 'class-disjoint only: share of the classes that goes to train (closed-set uses the official files)' },
+    minPerClassParam,
   ],
+  inputFiles(_params: Params, opts: DatasetLoadOptions) {
+    const dir = fashionMnistDir(opts.dataDir);
+    // A missing file is left to load() to report (with the install hint): listed, not found.
+    return Object.values(FILES).map((base) => {
+      const gz = join(dir, `${base}.gz`);
+      return existsSync(gz) || !existsSync(join(dir, base)) ? gz : join(dir, base);
+    });
+  },
   async load(params: Params, opts: DatasetLoadOptions) {
     const dir = fashionMnistDir(opts.dataDir);
     const limit = params['perClassLimit'] as number;

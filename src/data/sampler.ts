@@ -8,6 +8,8 @@ export interface PKSamplerOptions {
    * sample once before any repeats). Classes with at least P samples are unaffected.
    */
   withReplacement?: boolean;
+  /** The user's label of each class index, so that messages name a class as the data files do. */
+  classNames?: readonly string[];
 }
 
 /**
@@ -52,16 +54,19 @@ export class PKSampler {
       );
     }
     this.withReplacement = opts.withReplacement ?? false;
+    const name = (k: number): string => opts.classNames?.[classes[k]!] ?? String(classes[k]);
     for (let k = 0; k < classes.length; k++) {
       const count = rows[k]!.length;
       if (count < 2) {
         throw new UserError(
-          `labels: class ${classes[k]} has ${count} sample and can never give a positive pair; expected every class to have >= 2 samples (remove it from the data)`,
+          `labels: class ${name(k)} has ${count} sample and can never give a positive pair; expected every class to have >= 2 samples ` +
+            `(set dataset.params.minPerClass: 2 to drop such classes)`,
         );
       }
       if (count < perClass && !this.withReplacement) {
         throw new UserError(
-          `perClass: ${perClass} is more than the ${count} samples of class ${classes[k]}; expected perClass <= ${count}, or sample with replacement`,
+          `perClass: ${perClass} is more than the ${count} samples of class ${name(k)}; expected perClass <= ${count}, ` +
+            `or set train.withReplacement: true, or drop small classes with dataset.params.minPerClass: ${perClass}`,
         );
       }
     }

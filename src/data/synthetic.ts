@@ -1,6 +1,6 @@
 import type { Params } from '../core/params.js';
 import { Rng } from '../core/rng.js';
-import { dataSeedParam, splitParam, splitPool, trainFractionParam } from './common.js';
+import { dataSeedParam, minPerClassParam, splitParam, splitPool, trainFractionParam } from './common.js';
 import type { DatasetPlugin, Split } from './types.js';
 
 /** Spread of class centres around their super-class centre (unit-norm scale). */
@@ -111,6 +111,7 @@ export const synthetic: DatasetPlugin = {
     dataSeedParam,
     splitParam('class-disjoint'),
     trainFractionParam,
+    minPerClassParam,
   ],
   async load(params) {
     return splitPool('synthetic', generateSynthetic(params), params);

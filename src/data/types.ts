@@ -17,12 +17,22 @@ export interface LoadedDataset {
   train: Split;
   test: Split;
   splitKind: SplitKind;
+  /**
+   * The user's label of each class index (labels are re-coded 0..C-1 on load), so that messages
+   * name the class the way the user's files do. Absent when the labels are the indices.
+   */
+  classNames?: readonly string[];
 }
 
 export interface DatasetLoadOptions {
   seed: number;
   /** Overrides where file-backed datasets read from (`--data-dir`). */
   dataDir?: string;
+  /**
+   * The folder of the experiment file: a relative path in the file means a file beside it,
+   * wherever bench was started. `dataDir` wins when both are given.
+   */
+  baseDir?: string;
 }
 
 /** A dataset plugin is a plain object, like a loss plugin. */
@@ -31,4 +41,10 @@ export interface DatasetPlugin {
   description: string;
   params: readonly ParamSpec[];
   load(params: Params, opts: DatasetLoadOptions): Promise<LoadedDataset>;
+  /**
+   * The files whose content decides the data (absolute paths): a cell's identity includes their
+   * digests, so replacing a file under the same name makes new cells instead of stale reuse.
+   * A generated dataset has none (its generator is covered by rankbench's version).
+   */
+  inputFiles?(params: Params, opts: DatasetLoadOptions): string[];
 }

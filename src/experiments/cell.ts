@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { getDataset } from '../data/index.js';
+import { loadResolvedDataset } from '../data/index.js';
 import { PKSampler } from '../data/sampler.js';
 import type { LoadedDataset, Split } from '../data/types.js';
 import type { LossRegistry } from '../losses/registry.js';
@@ -12,11 +12,14 @@ import type { RetrievalMetrics } from '../metrics/types.js';
 import { train } from '../train/train.js';
 import type { TrainConfig, TrainProgress } from '../train/types.js';
 import { canonicalJson } from './canonical.js';
+import { datasetLoadOptions } from './inputs.js';
 import type { ApEstimate, Cell, CellConfig, CellResult, NamedParams } from './types.js';
 
 export interface CellContext {
   registry: LossRegistry;
   dataDir?: string;
+  /** The experiment file's folder, for relative data paths. */
+  baseDir?: string;
   /** Threads for the exact evaluation (1 in a --jobs child, where the cores are already shared). */
   evalWorkers?: number;
   onStep?: (p: TrainProgress) => void;
@@ -24,12 +27,17 @@ export interface CellContext {
 
 const datasetCache = new Map<string, Promise<LoadedDataset>>();
 
-/** Loads a dataset once per process for each (name, parameters, seed): cells share it. */
-export function loadDatasetCached(ds: NamedParams, seed: number, dataDir?: string): Promise<LoadedDataset> {
-  const key = canonicalJson({ ds, seed, dataDir: dataDir ?? null });
+export interface DataLocation {
+  dataDir?: string | undefined;
+  baseDir?: string | undefined;
+}
+
+/** Loads a dataset once per process for each (name, parameters, seed, location): cells share it. */
+export function loadDatasetCached(ds: NamedParams, seed: number, where: DataLocation = {}): Promise<LoadedDataset> {
+  const key = canonicalJson({ ds, seed, dataDir: where.dataDir ?? null, baseDir: where.baseDir ?? null });
   let p = datasetCache.get(key);
   if (!p) {
-    p = getDataset(ds.name).load(ds.params, dataDir === undefined ? { seed } : { seed, dataDir });
+    p = loadResolvedDataset(ds.name, ds.params, datasetLoadOptions(seed, where));
     // A failed load is not cached, so a fixed file can be retried in the same process.
     p.catch(() => datasetCache.delete(key));
     datasetCache.set(key, p);
@@ -67,7 +75,7 @@ export function checkCellFits(cfg: CellConfig, data: LoadedDataset, loss: LossPl
   if (needsEstimate(cfg, loss)) splits.push(['test', data.test]);
   for (const [name, split] of splits) {
     try {
-      new PKSampler(split.labels, b, p, 0, { withReplacement });
+      new PKSampler(split.labels, b, p, 0, { withReplacement, ...(data.classNames ? { classNames: data.classNames } : {}) });
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       throw new UserError(`dataset ${data.name} ${name} split: ${e.message}`);
@@ -131,14 +139,46 @@ async function evaluate(emb: Float32Array, e: number, test: Split, cfg: CellConf
   return evaluateRetrieval(emb, test.n, e, test.labels, opts);
 }
 
+/** Rows scaled to unit length (a zero row stays zero), so the dot product ranks by cosine. */
+export function l2Normalized(x: Float32Array, n: number, d: number): Float32Array {
+  const out = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    let ss = 0;
+    for (let j = 0; j < d; j++) ss += x[i * d + j]! * x[i * d + j]!;
+    const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+    for (let j = 0; j < d; j++) out[i * d + j] = x[i * d + j]! * inv;
+  }
+  return out;
+}
+
+const inputMetricsCache = new WeakMap<Split, Map<string, Promise<RetrievalMetrics>>>();
+
+/**
+ * The test split's own features under the cell's evaluation: what retrieval gives with no
+ * training at all. Shared by every cell on the same split and evaluation settings.
+ */
+function evaluateInputs(test: Split, cfg: CellConfig, ctx: CellContext): Promise<RetrievalMetrics> {
+  const perSplit = inputMetricsCache.get(test) ?? new Map<string, Promise<RetrievalMetrics>>();
+  inputMetricsCache.set(test, perSplit);
+  const key = canonicalJson(cfg.eval);
+  let p = perSplit.get(key);
+  if (!p) {
+    p = evaluate(l2Normalized(test.x, test.n, test.dim), test.dim, test, cfg, ctx);
+    p.catch(() => perSplit.delete(key));
+    perSplit.set(key, p);
+  }
+  return p;
+}
+
 /** Runs one cell: untrained and trained retrieval metrics on the test split, and the AP estimate. */
 export async function runCell(cell: Cell, experiment: string, ctx: CellContext): Promise<CellResult> {
   const startedAt = new Date().toISOString();
   const cfg = cell.config;
   const loss = ctx.registry.get(cfg.loss.name);
-  const data = await loadDatasetCached(cfg.dataset, cfg.seed, ctx.dataDir);
+  const data = await loadDatasetCached(cfg.dataset, cfg.seed, ctx);
   checkCellFits(cfg, data, loss);
   const e = cfg.train.embeddingDim;
+  const input = await evaluateInputs(data.test, cfg, ctx);
 
   const initial = await train(trainConfig(cfg, 0), data, loss, cfg.loss.params);
   let untrained: RetrievalMetrics;
@@ -158,12 +198,15 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
       id: cell.id,
       experiment,
       config: cfg,
+      configId: cell.configId,
+      inputs: cell.inputs,
       swept: cell.swept,
       dataset: cfg.dataset.name,
       loss: cfg.loss.name,
       seed: cfg.seed,
       metrics,
       untrained,
+      input,
       apEstimate,
       curve: model.curve,
       trainMs: model.trainMs,

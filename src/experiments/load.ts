@@ -1,4 +1,4 @@
-import { isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { UserError, show } from '../core/errors.js';
 import type { ParamSpec } from '../core/params.js';
 import { datasetNames, getDataset } from '../data/index.js';
@@ -6,6 +6,7 @@ import type { LossRegistry } from '../losses/registry.js';
 import { canonicalJson, cellId } from './canonical.js';
 import { trackableMetrics } from './columns.js';
 import { experimentNameOf, findExperimentFile, readExperimentYaml } from './file.js';
+import { cellInputs, DigestCache, identify } from './inputs.js';
 import { checkPath, getPath, TRAIN_FIELDS, EVAL_FIELDS } from './paths.js';
 import {
   applyLayer,
@@ -297,6 +298,23 @@ function columnValue(v: unknown): ColumnValue {
 
 export interface LoadOptions extends ExperimentOverrides {
   registry: LossRegistry;
+  /** `--data-dir`: where relative data paths resolve instead of the experiment file's folder. */
+  dataDir?: string;
+  /** Digests of input files, shared across loads (default: a fresh in-memory cache). */
+  digests?: DigestCache;
+}
+
+/**
+ * A relative file path given with --set is meant from where the user typed it: made absolute
+ * here, so that it is not read from the experiment file's folder like the file's own paths.
+ */
+function absoluteCliPaths(cfg: CellConfig, flat: Flat, specs: readonly ParamSpec[] | undefined): void {
+  for (const spec of specs ?? []) {
+    const v = cfg.dataset.params[spec.name];
+    if (spec.path && typeof v === 'string' && v !== '' && !isAbsolute(v) && flat.get(`dataset.params.${spec.name}`)?.cli) {
+      cfg.dataset.params[spec.name] = resolve(v);
+    }
+  }
 }
 
 /** How a file is named in messages: relative to the working directory when inside it. */
@@ -318,6 +336,8 @@ export function loadExperiment(fileOrName: string, opts: LoadOptions): LoadedExp
   if (top.base === undefined) c.fail('base', 'missing; expected { dataset, train, loss, eval }');
   const description = top.description === undefined ? '' : c.str(top.description, 'description');
   const { flat: baseFlat, hasDataset } = baseSettings(c, top.base);
+  const baseDir = dirname(resolve(file));
+  const inputCtx = { registry: opts.registry, digests: opts.digests ?? new DigestCache() };
   let seeds = readSeeds(c, top.seeds);
   let datasets = readDatasets(c, top.datasets);
   const sweep = readSweep(c, top.sweep);
@@ -383,21 +403,27 @@ export function loadExperiment(fileOrName: string, opts: LoadOptions): LoadedExp
           if (le) applyLayer(flat, Object.entries(le).map(([k, v]) => [k, s(v, `sweep.list[${j}].${k}`)] as const));
           applyLayer(flat, cliSet.map(([k, v]) => [k, s(v, `--set ${k}`, true)] as const));
           const cfg = resolveCell(flat, seed, ctx);
+          absoluteCliPaths(cfg, flat, ctx.datasets.specs(cfg.dataset.name));
           if (sweep.exclude.some((ex) => Object.entries(ex).every(([k, v]) => sameValue(filterValue(cfg, k), v)))) continue;
           checkCombination(cfg, flat, ctx);
-          const id = cellId(cfg);
+          const configId = cellId(cfg);
           const where = [ds ? ds.entry.name : cfg.dataset.name, ...combo.map(([k, v]) => `${k}=${show(v)}`), le ? `sweep.list[${j}]` : '', `seed ${seed}`]
             .filter(Boolean)
             .join(', ');
-          const prev = seen.get(id);
+          const prev = seen.get(configId);
           if (prev !== undefined) {
             // A --set that pins a swept key makes cells coincide on purpose; in the file it is a mistake.
             if (cliSet.length) continue;
-            c.fail('sweep', `two cells have the same configuration (${prev} and ${where}); remove the duplicate`);
+            c.fail(
+              'sweep',
+              `two cells have the same configuration (${prev} and ${where}); remove the duplicate ` +
+                `(each sweep.list entry is combined with every sweep.grid combination, and a parameter the loss does not have is dropped)`,
+            );
           }
-          seen.set(id, where);
+          seen.set(configId, where);
           configs.push(cfg);
-          cells.push({ id, config: cfg, swept: {} });
+          const inputs = cellInputs(cfg, { ...inputCtx, dataDir: opts.dataDir, baseDir });
+          cells.push({ id: identify(cfg, inputs), configId, inputs, config: cfg, swept: {} });
         }
       }
     }
@@ -416,6 +442,7 @@ export function loadExperiment(fileOrName: string, opts: LoadOptions): LoadedExp
   const experiment: ResolvedExperiment = {
     name: experimentNameOf(file),
     file: c.file,
+    baseDir,
     description,
     base: { dataset: baseDataset, ...partial },
     seeds,

@@ -23,6 +23,8 @@ export interface Manifest {
   finishedAt: string;
   command: string;
   cells: { total: number; finished: number; ranNow: number; reused: number };
+  /** What the numbers were computed from: rankbench versions, data file and plugin digests. */
+  inputs?: { rankbench: string[]; data: Record<string, string>; plugins: Record<string, { file: string; sha256: string }> };
 }
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

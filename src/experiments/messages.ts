@@ -3,7 +3,17 @@ import type { Cell, CellResult } from './types.js';
 
 /** Parent → child. */
 export type ToWorker =
-  | { type: 'init'; backend?: string; plugins: string[]; dataDir?: string; resultsDir: string; experiment: string }
+  | {
+      type: 'init';
+      backend?: string;
+      plugins: string[];
+      dataDir?: string;
+      baseDir?: string;
+      resultsDir: string;
+      experiment: string;
+      /** --force: a finished cell file is replaced rather than kept. */
+      replace?: boolean;
+    }
   | { type: 'cell'; cell: Cell };
 
 /** Child → parent. */

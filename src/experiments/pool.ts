@@ -16,6 +16,14 @@ export interface CellHooks {
 
 export type WorkerInit = Omit<Extract<ToWorker, { type: 'init' }>, 'type'>;
 
+/** Hands out the next cell to run (claimed for this worker), or null when there is none left. */
+export type CellSource = () => Promise<Cell | null>;
+
+/** What a running pool lets its owner do: stop it at once (a signal), killing its children. */
+export interface PoolControl {
+  kill(): void;
+}
+
 /** The compiled worker beside this module (dist/), also when this module runs from src/ (tests). */
 function workerEntry(): string {
   const here = fileURLToPath(import.meta.url);
@@ -30,14 +38,15 @@ function cellError(cell: Cell | null, m: Extract<FromWorker, { type: 'error' }>)
 }
 
 /**
- * Runs cells in `jobs` child processes, each taking the next cell when it is free. The first
- * failure stops new cells from starting; cells already running finish (and are saved), then
- * the failure is thrown.
+ * Runs cells in `jobs` child processes, each taking the next cell from `next` when it is free.
+ * The first failure stops new cells from starting; cells already running finish (and are
+ * saved), then the failure is thrown.
  */
-export function runCellsInChildren(cells: readonly Cell[], jobs: number, init: WorkerInit, hooks: CellHooks): Promise<void> {
+export function runCellsInChildren(next: CellSource, jobs: number, init: WorkerInit, hooks: CellHooks, control?: (c: PoolControl) => void): Promise<void> {
   const entry = workerEntry();
+  const children: ChildProcess[] = [];
+  control?.({ kill: () => children.forEach((c) => c.kill('SIGKILL')) });
   return new Promise<void>((resolveAll, rejectAll) => {
-    let next = 0;
     let live = 0;
     let failure: Error | null = null;
     const fail = (e: Error): void => {
@@ -46,20 +55,34 @@ export function runCellsInChildren(cells: readonly Cell[], jobs: number, init: W
 
     const spawn = (slot: number): void => {
       const child: ChildProcess = fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: [] });
+      children.push(child);
       live++;
       let current: Cell | null = null;
       const stop = (): void => {
         if (child.connected) child.disconnect();
       };
       const dispatch = (): void => {
-        if (failure || next >= cells.length) {
-          current = null;
+        current = null;
+        if (failure) {
           stop();
           return;
         }
-        current = cells[next++]!;
-        hooks.onStart(slot, current);
-        child.send({ type: 'cell', cell: current } satisfies ToWorker);
+        next().then(
+          (cell) => {
+            if (!cell || failure) {
+              if (cell) hooks.onFail?.(slot, cell);
+              stop();
+              return;
+            }
+            current = cell;
+            hooks.onStart(slot, cell);
+            child.send({ type: 'cell', cell } satisfies ToWorker);
+          },
+          (e: unknown) => {
+            fail(e as Error);
+            stop();
+          },
+        );
       };
       child.on('message', (m: FromWorker) => {
         if (m.type === 'ready') dispatch();
@@ -89,11 +112,6 @@ export function runCellsInChildren(cells: readonly Cell[], jobs: number, init: W
       child.send({ type: 'init', ...init } satisfies ToWorker);
     };
 
-    const n = Math.min(jobs, cells.length);
-    if (n === 0) {
-      resolveAll();
-      return;
-    }
-    for (let slot = 0; slot < n; slot++) spawn(slot);
+    for (let slot = 0; slot < jobs; slot++) spawn(slot);
   });
 }

@@ -51,7 +51,7 @@ export class ProgressReporter {
 
   constructor(
     private readonly mode: ProgressMode,
-    private readonly total: number,
+    private total: number,
     private readonly write: (s: string) => void = (s) => void process.stderr.write(s),
   ) {}
 
@@ -84,6 +84,11 @@ export class ProgressReporter {
     this.clear();
     this.write(line + '\n');
     this.draw(true);
+  }
+
+  /** A cell another worker finished or is running: no longer part of this run's count. */
+  cellTakenElsewhere(): void {
+    this.total = Math.max(this.finished, this.total - 1);
   }
 
   cellFailed(slot: number): void {

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import type { CellResult } from './types.js';
 
@@ -28,11 +28,44 @@ function reviver(_key: string, v: unknown): unknown {
   return v;
 }
 
-/** Written once, complete, by rename: a killed cell leaves no file and is redone. */
-export function writeCellResult(resultsDir: string, result: CellResult): string {
+/**
+ * Written once, complete: a killed cell leaves no file and is redone. The finished file is put
+ * in place by a hard link, which fails when the name exists, so a result another worker wrote
+ * first is never replaced; `replace` (a --force rerun) renames over it instead. Returns whether
+ * this call's result is the one on disk.
+ */
+export function writeCellResult(resultsDir: string, result: CellResult, opts: { replace?: boolean } = {}): boolean {
   const path = cellPath(resultsDir, result.experiment, result.id);
-  writeFileAtomic(path, JSON.stringify(result, replacer, 2) + '\n');
-  return path;
+  const text = JSON.stringify(result, replacer, 2) + '\n';
+  if (opts.replace) {
+    writeFileAtomic(path, text);
+    return true;
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.tmp-${basename(path)}-${process.pid}-${Date.now()}`);
+  try {
+    writeFileSync(tmp, text);
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** Every parseable cell file in the folder (finished cells of any inputs), for explaining non-reuse. */
+export function readAllCellResults(resultsDir: string, experiment: string): CellResult[] {
+  const dir = cellsDir(resultsDir, experiment);
+  if (!existsSync(dir)) return [];
+  const out: CellResult[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.json') || f.startsWith('.')) continue;
+    const r = readCellResult(resultsDir, experiment, f.slice(0, -5));
+    if (r) out.push(r);
+  }
+  return out;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Table } from './tables.js';
 const SHOWN: Array<[string, string]> = [
   ['map', 'mAP'],
   ['untrainedMap', 'untrained mAP'],
+  ['inputMap', 'input mAP'],
   ['mapAtR', 'MAP@R'],
   ['recallAt1', 'R@1'],
   ['apGap', 'AP est − true'],

@@ -37,6 +37,9 @@ function metricValues(c: CellResult, ks: readonly number[]): Record<string, numb
   };
   for (const k of ks) out[`recallAt${k}`] = m.recallAt[String(k)] ?? null;
   out.untrainedMap = c.untrained.map;
+  out.inputMap = c.input?.map ?? null;
+  out.inputMapAtR = c.input?.mapAtR ?? null;
+  out.inputRecallAt1 = c.input ? (c.input.recallAt['1'] ?? c.input.precisionAt1) : null;
   out.apEstimate = c.apEstimate?.estimate ?? null;
   out.trueAP = c.apEstimate?.trueAP ?? null;
   out.apGap = c.apEstimate?.gap ?? null;

@@ -34,8 +34,21 @@ export interface CellConfig {
 
 export type ColumnValue = string | number | boolean | null;
 
+/** What a cell's numbers depend on besides its configuration (see inputs.ts). */
+export interface CellInputs {
+  rankbench: string;
+  /** Absolute path → sha256 of each file the dataset reads ("missing" when absent). */
+  data: Record<string, string>;
+  /** Loss name → the plugin file it was loaded from and that file's sha256 (built-ins: none). */
+  plugins: Record<string, { file: string; sha256: string }>;
+}
+
 export interface Cell {
+  /** Hash of the configuration and the inputs' content. */
   id: string;
+  /** Hash of the configuration alone: finds earlier results of the same settings on other inputs. */
+  configId: string;
+  inputs: CellInputs;
   config: CellConfig;
   /** Value of each swept column (key path) in this cell; null where the path does not apply. */
   swept: Record<string, ColumnValue>;
@@ -74,6 +87,8 @@ export interface ExperimentOverrides {
 export interface ResolvedExperiment {
   name: string;
   file: string;
+  /** The experiment file's folder (absolute): relative data paths in the file are read from it. */
+  baseDir: string;
   description: string;
   /** The base configuration with defaults filled (dataset only when the file gives one). */
   base: { dataset: NamedParams | null; train: TrainSpec; loss: NamedParams; estimator?: NamedParams; eval: EvalSpec };
@@ -99,12 +114,20 @@ export interface CellResult {
   id: string;
   experiment: string;
   config: CellConfig;
+  /** Absent in cells written before inputs were recorded. */
+  configId?: string;
+  inputs?: CellInputs;
   swept: Record<string, ColumnValue>;
   dataset: string;
   loss: string;
   seed: number;
   metrics: RetrievalMetrics;
   untrained: RetrievalMetrics;
+  /**
+   * The same protocol on the dataset's own features (L2-normalised): training that ends below
+   * this made retrieval worse than using the raw inputs. Absent in older cell files.
+   */
+  input?: RetrievalMetrics;
   apEstimate: ApEstimate | null;
   curve: StepRecord[];
   trainMs: number;

@@ -49,9 +49,10 @@ async function handle(msg: ToWorker): Promise<void> {
         }
       },
       ...(init!.dataDir !== undefined ? { dataDir: init!.dataDir } : {}),
+      ...(init!.baseDir !== undefined ? { baseDir: init!.baseDir } : {}),
     };
     const result = await runCell(cell, init!.experiment, ctx);
-    writeCellResult(init!.resultsDir, result);
+    writeCellResult(init!.resultsDir, result, { replace: init!.replace === true });
     send({ type: 'done', id: cell.id, result });
   } catch (e) {
     report(cell.id, e);

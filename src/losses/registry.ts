@@ -37,6 +37,8 @@ export function validateLossPlugin(obj: unknown, source: string): LossPlugin {
 
 export class LossRegistry {
   private readonly byName = new Map<string, LossPlugin>();
+  /** The file each user plugin came from: its content is part of the identity of cells that use it. */
+  private readonly files = new Map<string, string>();
 
   constructor(plugins: readonly LossPlugin[] = []) {
     for (const p of plugins) this.register(p);
@@ -57,6 +59,12 @@ export class LossRegistry {
   /** Drops a loss (e.g. `bench perf --loss` measuring one). */
   remove(name: string): void {
     this.byName.delete(name);
+    this.files.delete(name);
+  }
+
+  /** The absolute path of the file a loss was loaded from, or undefined for a built-in. */
+  fileOf(name: string): string | undefined {
+    return this.files.get(name);
   }
 
   has(name: string): boolean {
@@ -88,6 +96,7 @@ export class LossRegistry {
     list.forEach((p, i) => {
       this.register(p as LossPlugin, list.length > 1 ? `${file}[${i}]` : file);
       names.push((p as LossPlugin).name);
+      this.files.set((p as LossPlugin).name, abs);
     });
     return names;
   }

@@ -161,7 +161,7 @@ describe('PKSampler', () => {
     });
     it('a class with fewer than P samples', () => {
       const small = Int32Array.from([...labels, 10, 10, 10]);
-      expectUserError(() => new PKSampler(small, 8, 4, 0), 'perClass', '4', '3 samples of class 10', 'with replacement');
+      expectUserError(() => new PKSampler(small, 8, 4, 0), 'perClass', '4', '3 samples of class 10', 'train.withReplacement', 'dataset.params.minPerClass');
       expect(() => new PKSampler(small, 8, 4, 0, { withReplacement: true })).not.toThrow();
     });
     it('a class with a single sample can never give a positive, even with replacement', () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
 import { filterCells, loadExperiment } from '../../src/experiments/load.js';
@@ -20,7 +21,12 @@ function load(name: string, text: string, extra: Omit<Parameters<typeof loadExpe
 }
 
 /** Independent id: sorted-key JSON by a replacer, hashed. */
-function expectedId(cfg: CellConfig): string {
+/** The id rankbench must give: sha256 over configuration, version, data digests and plugin digests. */
+function expectedId(cfg: CellConfig, version: string): string {
+  return sha12({ config: cfg, data: [], plugins: {}, rankbench: version });
+}
+
+function sha12(v: unknown): string {
   const sorted = (v: unknown): unknown =>
     v && typeof v === 'object' && !Array.isArray(v)
       ? Object.keys(v as object)
@@ -29,7 +35,7 @@ function expectedId(cfg: CellConfig): string {
       : Array.isArray(v)
         ? v.map(sorted)
         : v;
-  return createHash('sha256').update(JSON.stringify(sorted(cfg))).digest('hex').slice(0, 12);
+  return createHash('sha256').update(JSON.stringify(sorted(v))).digest('hex').slice(0, 12);
 }
 
 function errorOf(fn: () => unknown): UserError {
@@ -96,11 +102,14 @@ sweep:
     });
   });
 
-  it('gives every cell a distinct id: sha256 of its sorted-key JSON, 12 hex digits', () => {
+  it('gives every cell a distinct id: sha256 of its sorted-key JSON with its inputs, 12 hex digits', () => {
     expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
+    const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
     for (const c of cells) {
       expect(c.id).toMatch(/^[0-9a-f]{12}$/);
-      expect(c.id).toBe(expectedId(c.config));
+      expect(c.id).toBe(expectedId(c.config, version));
+      expect(c.configId).toBe(sha12(c.config));
+      expect(c.inputs).toEqual({ rankbench: version, data: {}, plugins: {} });
     }
   });
 
@@ -209,7 +218,7 @@ describe('config errors name the file, the key path and what is allowed', () => 
     ['seed swept', `${BASE}\nsweep:\n  grid:\n    train.seed: [1, 2]\n`, /sweep\.grid\.train\.seed: unknown key; the training seed comes from "seeds"/],
     ['repeated grid value', `${BASE}\nsweep:\n  grid:\n    loss.params.tau: [0.1, 0.1]\n`, /sweep\.grid\.loss\.params\.tau: \[0\.1,0\.1\] repeats a value/],
     ['duplicate cells', `${BASE}\nsweep:\n  list:\n    - { loss.params.tau: 0.01 }\n    - { loss.params.tau: 0.01, loss.params.flag: true }\n`, /: sweep: two cells have the same configuration/],
-    ['unknown tolerance metric', `${BASE}\ntolerances:\n  mAP: { abs: 0.001 }\n`, /tolerances\.mAP: unknown metric; allowed: map, mapAtR, rPrecision, precisionAt1, recallAt1, recallAt2, recallAt4, recallAt8, untrainedMap, apEstimate, trueAP, apGap, \*$/],
+    ['unknown tolerance metric', `${BASE}\ntolerances:\n  mAP: { abs: 0.001 }\n`, /tolerances\.mAP: unknown metric; allowed: map, mapAtR, rPrecision, precisionAt1, recallAt1, recallAt2, recallAt4, recallAt8, untrainedMap, inputMap, inputMapAtR, inputRecallAt1, apEstimate, trueAP, apGap, \*$/],
     ['negative tolerance', `${BASE}\ntolerances:\n  map: { abs: -1 }\n`, /tolerances\.map\.abs: -1 is not allowed; expected a number >= 0$/],
     ['report.x not swept', `${BASE}\nreport: { x: loss.params.tau }\n`, /report\.x: "loss\.params\.tau" is not a swept column; allowed: dataset, loss$/],
     ['bad eval.k', `${BASE.replace('  loss:', '  eval: { k: [1, 0] }\n  loss:')}`, /base\.eval\.k: \[1,0\] is not allowed; expected a non-empty list of integers >= 1$/],

@@ -53,7 +53,7 @@ describe('results.csv', () => {
     expect(header).toEqual([
       'experiment', 'cell', 'dataset', 'loss', 'loss.params.tau', 'train.batchSize', 'seed',
       'map', 'mapAtR', 'rPrecision', 'precisionAt1', 'recallAt1', 'recallAt2', 'recallAt10',
-      'untrainedMap', 'apEstimate', 'trueAP', 'apGap', 'trainMs',
+      'untrainedMap', 'inputMap', 'inputMapAtR', 'inputRecallAt1', 'apEstimate', 'trueAP', 'apGap', 'trainMs',
     ]);
   });
 

@@ -1,0 +1,69 @@
+import type { Argv } from 'yargs';
+import { UserError, show } from '../core/errors.js';
+import { parseSetArgs } from '../core/params.js';
+import { parseOnly } from '../experiments/runner.js';
+import { asList, type GlobalArgs } from './context.js';
+
+/** The flags that choose an experiment's cells and folders, shared by run, merge, slurm and k8s. */
+export interface ExperimentArgs extends GlobalArgs {
+  experiment: string;
+  only?: string[];
+  seeds?: string;
+  dataset?: string;
+  set?: string[];
+  'results-dir': string;
+  'reports-dir': string;
+  'data-dir'?: string;
+}
+
+export function experimentOptions<T>(y: Argv<T>) {
+  return y
+    .positional('experiment', { type: 'string', demandOption: true, describe: 'experiment name (see bench list) or path to a .yaml file' })
+    .option('only', { type: 'string', array: true, describe: 'only cells with key=value (repeatable; a key path, or dataset, loss, seed)' })
+    .option('seeds', { type: 'string', describe: 'seeds to run, e.g. 0,1,2 (overrides the file)' })
+    .option('dataset', { type: 'string', describe: 'dataset(s) to run on, comma-separated (overrides the file)' })
+    .option('set', { type: 'string', array: true, describe: 'override a key path for every cell: key.path=value (repeatable)' })
+    .option('results-dir', { type: 'string', default: 'results', describe: 'folder for results/<experiment>/' })
+    .option('reports-dir', { type: 'string', default: 'reports', describe: 'folder for reports/<experiment>/' })
+    .option('data-dir', { type: 'string', describe: 'folder file-backed datasets read from' });
+}
+
+function parseSeeds(v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  const parts = String(v).split(',').map((s) => s.trim());
+  const seeds = parts.map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
+  if (!seeds.length || seeds.some((s) => !Number.isSafeInteger(s) || s > 4294967295)) {
+    throw new UserError(`--seeds: ${show(v)} is not allowed; expected comma-separated integers >= 0, e.g. 0,1,2`);
+  }
+  if (new Set(seeds).size !== seeds.length) throw new UserError(`--seeds: ${show(v)} repeats a seed; expected distinct seeds`);
+  return seeds;
+}
+
+/** The run options these flags mean (cells, inputs and folders; not how to run them). */
+export function selectionOptions(args: ExperimentArgs) {
+  const datasets = args.dataset === undefined ? undefined : String(args.dataset).split(',').map((s) => s.trim()).filter(Boolean);
+  if (datasets && datasets.length === 0) throw new UserError(`--dataset: ${show(args.dataset)} names no dataset`);
+  const seeds = parseSeeds(args.seeds);
+  const setArgs = asList(args.set);
+  return {
+    resultsDir: args['results-dir'],
+    only: parseOnly(asList(args.only)),
+    ...(seeds ? { seeds } : {}),
+    ...(datasets ? { dataset: datasets } : {}),
+    ...(setArgs ? { set: parseSetArgs(setArgs) } : {}),
+    ...(args.backend ? { backend: args.backend } : {}),
+    ...(args.plugin ? { plugins: args.plugin } : {}),
+    ...(args['data-dir'] !== undefined ? { dataDir: args['data-dir'] } : {}),
+  };
+}
+
+/** How many cells the flags select (loads and validates the experiment, runs nothing). */
+export async function countCells(args: ExperimentArgs): Promise<number> {
+  const { loadExperiment, filterCells } = await import('../experiments/load.js');
+  const { createLossRegistry } = await import('../losses/index.js');
+  const opts = selectionOptions(args);
+  const registry = createLossRegistry();
+  for (const f of opts.plugins ?? []) await registry.loadFile(f);
+  const { cells } = loadExperiment(args.experiment, { registry, ...opts });
+  return filterCells(cells, opts.only).length;
+}
