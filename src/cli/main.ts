@@ -41,6 +41,14 @@ async function main(): Promise<void> {
       describe: 'ESM file whose default export is a loss plugin or an array of them (repeatable)',
       coerce: (v: string | string[]) => (Array.isArray(v) ? v : [v]),
     })
+    // A backend asked for must exist whatever the command, even one that never uses tfjs
+    // (e.g. `bench loss` with a float64 kernel): silently running without it misleads. tfjs
+    // is imported only when the flag is given.
+    .middleware(async (argv) => {
+      if (argv.backend === undefined) return;
+      const { selectBackend } = await import('../backend/index.js');
+      await selectBackend(String(argv.backend));
+    })
     .strict()
     .demandCommand(1, 'name a command; see bench --help')
     .recommendCommands()
