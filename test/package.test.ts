@@ -40,7 +40,7 @@ const BATCH = (() => {
 const SCRIPT = `
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
-import { evaluate, smoothAp, Rng, type EvaluateResult } from 'rankbench';
+import { evaluate, loadExperiment, runExperiment, smoothAp, Rng, type EvaluateResult } from 'rankbench';
 
 tf.env().set('PROD', true);
 const batch = JSON.parse(readFileSync('batch.json', 'utf8')) as { embeddings: number[][]; labels: string[] };
@@ -49,7 +49,21 @@ const flat = await evaluate({ data: Float64Array.from(batch.embeddings.flat()), 
 const ids = Int32Array.from(batch.labels, (l) => Number(l.slice(-1)));
 const out = smoothAp.compute(tf.tensor2d(batch.embeddings), ids, { tau: 0.01, includeQuery: true }, { rng: new Rng(0), tf });
 const tau: number = smoothAp.params[0].default;
-console.log(JSON.stringify({ metrics, flat, smoothAp: out.loss.dataSync()[0], tau }));
+// A shipped experiment, found in the installed package; and a small one of the user's own.
+const { cells } = await loadExperiment('ablation-tau', { seeds: [0] });
+const run = await runExperiment('tiny.yaml', { resultsDir: 'results-api', progress: 'none', plugins: ['./plugin.js'] });
+console.log(JSON.stringify({ metrics, flat, smoothAp: out.loss.dataSync()[0], tau, cells: cells.length, results: run.results.rows }));
+`;
+
+// A small experiment trained with the TS plugin: the library and the CLI must agree on it.
+const TINY = `
+description: the TS plugin, trained
+base:
+  dataset: { name: synthetic, params: { classes: 20, perClass: 6, dim: 8 } }
+  train: { model: mlp, embeddingDim: 8, hidden: 16, lr: 0.003, iterations: 20, batchSize: 12, perClass: 3 }
+  loss: { name: contrastive-ts, params: { margin: 0.3 } }
+  eval: { k: [1, 2] }
+seeds: [0]
 `;
 
 /** Each file misuses one typed parameter; each must be a type error at the line marked. */
@@ -128,6 +142,7 @@ describe('the packed package, installed in another project', () => {
     }
     ok(run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], proj));
     writeFileSync(join(proj, 'batch.json'), JSON.stringify(BATCH));
+    writeFileSync(join(proj, 'tiny.yaml'), TINY);
     copyFileSync(join(repo, 'examples', 'contrastive-loss.ts'), join(proj, 'plugin.ts'));
     writeFileSync(join(proj, 'script.ts'), SCRIPT);
     for (const [name, text] of Object.entries(BAD)) writeFileSync(join(proj, name), text);
@@ -178,8 +193,10 @@ describe('the packed package, installed in another project', () => {
     expect(mine.loss).toBeCloseTo(pull / nPos + push / nNeg, 5);
   });
 
-  it('the script gets what bench metrics prints and the Smooth-AP value bench loss gives', () => {
-    const got = JSON.parse(ok(run(process.execPath, ['script.js'], proj))) as { metrics: unknown; flat: unknown; smoothAp: number; tau: number };
+  it('the script gets what bench metrics prints, the Smooth-AP value bench loss gives, and bench run\'s results', () => {
+    const got = JSON.parse(ok(run(process.execPath, ['script.js'], proj))) as {
+      metrics: unknown; flat: unknown; smoothAp: number; tau: number; cells: number; results: Array<Record<string, string>>;
+    };
     const bin = join(proj, 'node_modules', '.bin', 'rankbench');
     const metrics = JSON.parse(ok(run(bin, ['metrics', '--input', 'batch.json'], proj)));
     expect(got.metrics).toEqual(metrics);
@@ -188,5 +205,14 @@ describe('the packed package, installed in another project', () => {
     // bench loss runs the float64 kernel on the file's values; the script went through a float32 tensor.
     expect(got.smoothAp).toBeCloseTo(loss.loss, 5);
     expect(got.tau).toBe(0.01);
+    // ablation-tau: 6 values of tau × 2 datasets, one seed.
+    expect(got.cells).toBe(12);
+    ok(run(bin, ['--plugin', './plugin.js', 'run', 'tiny.yaml', '--results-dir', 'results-cli', '--no-report'], proj));
+    const csv = readFileSync(join(proj, 'results-cli', 'tiny', 'results.csv'), 'utf8').trim().split('\n');
+    const header = csv[0]!.split(',');
+    const row = csv[1]!.split(',');
+    expect(got.results).toHaveLength(1);
+    for (const col of ['loss', 'map', 'mapAtR', 'untrainedMap']) expect(got.results[0]![col], col).toBe(row[header.indexOf(col)]);
+    expect(got.results[0]!.loss).toBe('contrastive-ts');
   });
 });
