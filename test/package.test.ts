@@ -179,6 +179,10 @@ describe('the packed package, installed in another project', () => {
     const here = JSON.parse(ok(run(process.execPath, ['dist/cli/main.js', '--plugin', 'examples/contrastive-loss.js', 'loss', 'contrastive', '--input', join(proj, 'batch.json')], repo))) as { loss: number; grad: number[][] };
     expect(mine.loss).toBe(here.loss);
     expect(mine.grad).toEqual(here.grad);
+    // Messages speak of the command the user typed.
+    const wrong = run(bin, ['--plugin', './plugin.js', 'loss', 'contrastive', '--input', 'batch.json'], proj);
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toMatch(/^rankbench: unknown loss "contrastive"; available: .*contrastive-ts/);
     // And the value itself, from the definition (float64 here, float32 in tfjs).
     const { embeddings: x, labels } = BATCH;
     let pull = 0, nPos = 0, push = 0, nNeg = 0;

@@ -137,6 +137,8 @@ export interface LossDefinition<S extends readonly ParamSpecOf[]> {
  * ... }]` its functions see `params.tau` as a `number` (an enum as the union of its values, a
  * boolean as `boolean`) with no cast. Returns the plugin object itself, `compute` filled in from
  * `kernel` when absent; it is checked in full when registered (`--plugin`, or the built-ins).
+ * The types come from the literal `params` array: write it inline (or `as const`); a list typed
+ * as `ParamSpecOf[]` elsewhere has lost its names.
  */
 export function defineLoss<const S extends readonly ParamSpecOf[]>(def: LossDefinition<S>): LossPlugin<ParamsOf<S>> & { params: S } {
   if (def.compute) return def as LossPlugin<ParamsOf<S>> & { params: S };
