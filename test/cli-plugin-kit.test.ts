@@ -65,6 +65,19 @@ seeds: [0, 1]
     }
   });
 
+  it('an op whose gradient the backend lacks (tf.gather on wasm) names the backend and the way out', () => {
+    const r = bench(['--plugin', 'test/fixtures/gather-loss.js', '--backend', 'wasm', 'loss', 'gather-first', '--input', batch]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      "bench: loss plugin gather-first failed in compute: Kernel 'UnsortedSegmentSum' not registered for backend 'wasm'; " +
+        'the wasm backend has no UnsortedSegmentSum kernel; use another op or another --backend (cpu has them all)\n',
+    );
+    // On cpu the same plugin works: the gradient of the first row's squared norm is 2·x₀.
+    const ok = bench(['--plugin', 'test/fixtures/gather-loss.js', '--backend', 'cpu', 'loss', 'gather-first', '--input', batch]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).grad.slice(0, 2)).toEqual([[2, 0], [0, 0]]);
+  });
+
   it('an ordinary exception in compute keeps its message and names the plugin', () => {
     const r = bench(['--plugin', 'test/fixtures/throwing-loss.js', 'loss', 'throwing', '--input', batch]);
     expect(r.status).toBe(2);

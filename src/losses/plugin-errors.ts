@@ -60,6 +60,10 @@ export function guardPlugin(plugin: LossPlugin): LossPlugin {
   const { apConvention, kernel } = plugin;
   const guarded: LossPlugin = {
     ...plugin,
+    // Named again: a plugin that is a class instance may define them on its prototype.
+    name: plugin.name,
+    description: plugin.description,
+    params: plugin.params,
     compute: wrap('compute', plugin.compute),
     ...(apConvention ? { apConvention: wrap('apConvention', apConvention) } : {}),
     ...(kernel ? { kernel: wrap('kernel', kernel) } : {}),
