@@ -26,6 +26,25 @@ describe('--backend', () => {
     });
   }
 
+  // The flag is checked before any command runs, so a command that needs no tfjs (a float64
+  // kernel, a listing) cannot silently ignore it.
+  for (const args of [['loss', 'smooth-ap', '--input', 'no-such-batch.json'], ['list'], ['metrics', '--input', 'no-such-emb.json']]) {
+    it(`an absent backend fails ${args[0]} too, before the command reads anything`, () => {
+      if (installed('tfjs-node-gpu')) return;
+      const r = bench('--backend', 'tensorflow-gpu', ...args);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^bench: --backend tensorflow-gpu: @tensorflow\/tfjs-node-gpu is not installed/);
+      expect(r.stdout).toBe('');
+    });
+  }
+
+  it('a backend that exists is accepted by a command that does not use it', () => {
+    const r = bench('--backend', 'cpu', 'list', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toBeTypeOf('object');
+  });
+
   it('rejects an unknown backend, naming the allowed ones', () => {
     const r = bench('--backend', 'webgpu', 'perf', '--suite', 'train', '--sizes', '8');
     expect(r.status).not.toBe(0);

@@ -2,12 +2,18 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../core/errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The name the user typed: the package installs this file as both `bench` and `rankbench` (the
+ * name to use outside this repository, where `npx bench` finds an unrelated package).
+ */
+const NAME = basename(process.argv[1] ?? '') === 'rankbench' ? 'rankbench' : 'bench';
 
 /**
  * Every file in cli/commands/ is one subcommand, named as its file: adding a command touches no
@@ -24,13 +30,13 @@ async function loadCommands(argv: readonly string[]): Promise<CommandModule[]> {
 }
 
 function fail(message: string): never {
-  process.stderr.write(`bench: ${message.split('\n').filter(Boolean).join('; ')}\n`);
+  process.stderr.write(`${NAME}: ${message.split('\n').filter(Boolean).join('; ')}\n`);
   process.exit(2);
 }
 
 async function main(): Promise<void> {
   const cli = yargs(hideBin(process.argv))
-    .scriptName('bench')
+    .scriptName(NAME)
     .usage('$0 <command> [options]')
     .option('backend', {
       type: 'string',
@@ -41,8 +47,16 @@ async function main(): Promise<void> {
       describe: 'ESM file whose default export is a loss plugin or an array of them (repeatable)',
       coerce: (v: string | string[]) => (Array.isArray(v) ? v : [v]),
     })
+    // A backend asked for must exist whatever the command, even one that never uses tfjs
+    // (e.g. `bench loss` with a float64 kernel): silently running without it misleads. tfjs
+    // is imported only when the flag is given.
+    .middleware(async (argv) => {
+      if (argv.backend === undefined) return;
+      const { selectBackend } = await import('../backend/index.js');
+      await selectBackend(String(argv.backend));
+    })
     .strict()
-    .demandCommand(1, 'name a command; see bench --help')
+    .demandCommand(1, `name a command; see ${NAME} --help`)
     .recommendCommands()
     .help()
     .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns) : null)
@@ -58,6 +72,6 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   if (e instanceof UserError) fail(e.message);
-  process.stderr.write(`bench: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.stderr.write(`${NAME}: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
   process.exit(1);
 });

@@ -116,7 +116,7 @@ export function estimateAp(emb: Float32Array, e: number, test: Split, cfg: CellC
     const { xb, yb } = gather(emb, e, sampler.next(), test.labels);
     let ap: Float64Array | undefined;
     tf.tidy(() => {
-      ap = loss.compute(tf.tensor2d(xb, [b, e]), yb, params, { rng }).apPerQuery;
+      ap = loss.compute(tf.tensor2d(xb, [b, e]), yb, params, { rng, tf }).apPerQuery;
     });
     if (!ap) throw new Error(`loss ${loss.name} declares apConvention but its compute() returned no apPerQuery`);
     const truth = batchAveragePrecision(xb, b, e, yb, includeQuery);

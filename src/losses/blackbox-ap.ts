@@ -1,4 +1,4 @@
-import { fusedCompute, type LossKernel, type LossPlugin } from './types.js';
+import { defineLoss, type LossKernel } from './types.js';
 import { apBatch, meanValid } from './kernels/batch.js';
 import { gram, gramBackward } from './kernels/gram.js';
 import { lowerBound, upperBound } from './kernels/ranks.js';
@@ -95,7 +95,7 @@ export const blackboxApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   return { loss: 1 - meanValid(ap), grad: gramBackward(s, x, n, d), apPerQuery: ap };
 };
 
-const blackboxAp: LossPlugin = {
+const blackboxAp = defineLoss({
   name: 'blackbox-ap',
   description: 'Blackbox-AP (Rolínek et al. 2020): 1 − exact AP, ranking differentiated as a blackbox',
   params: [
@@ -116,9 +116,8 @@ const blackboxAp: LossPlugin = {
     },
   ],
   apConvention: () => ({ includeQuery: true }),
-  compute: fusedCompute(blackboxApKernel),
   kernel: blackboxApKernel,
-};
+});
 
 export default blackboxAp;
 

@@ -1,4 +1,4 @@
-import { fusedCompute, type LossKernel, type LossPlugin } from './types.js';
+import { defineLoss, type LossKernel } from './types.js';
 import { apBatch, meanValid, positivesOf } from './kernels/batch.js';
 import { gram, gramBackward } from './kernels/gram.js';
 
@@ -93,7 +93,7 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params) => {
   return { loss: 1 - meanValid(ap), grad: gramBackward(s, x, n, d), apPerQuery: ap };
 };
 
-const fastAp: LossPlugin = {
+const fastAp = defineLoss({
   name: 'fast-ap',
   description: 'FastAP (Cakir et al. 2019): 1 − AP from soft histograms of squared distances',
   params: [
@@ -107,8 +107,7 @@ const fastAp: LossPlugin = {
     },
   ],
   apConvention: () => ({ includeQuery: false }),
-  compute: fusedCompute(fastApKernel),
   kernel: fastApKernel,
-};
+});
 
 export default fastAp;

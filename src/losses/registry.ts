@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
 import { UserError, show } from '../core/errors.js';
+import { coerceParam, describeAllowed, type ParamSpec } from '../core/params.js';
+import { guardPlugin } from './plugin-errors.js';
 import type { LossPlugin } from './types.js';
 
 const PARAM_TYPES = ['number', 'integer', 'boolean', 'enum', 'string'];
@@ -26,6 +28,14 @@ export function validateLossPlugin(obj: unknown, source: string): LossPlugin {
     if (s.default === undefined) throw new UserError(`${label}: params[${i}] (${s.name}) is missing field "default"`);
     if (typeof s.doc !== 'string') throw new UserError(`${label}: params[${i}] (${s.name}) is missing field "doc"`);
     if (s.type === 'enum' && !Array.isArray(s.values)) throw new UserError(`${label}: params[${i}] (${s.name}) is an enum without "values"`);
+    // A default outside its own spec would only fail later, in the middle of a run.
+    const kind = s.type === 'boolean' ? 'boolean' : s.type === 'number' || s.type === 'integer' ? 'number' : 'string';
+    try {
+      if (typeof s.default !== kind) throw new Error();
+      coerceParam(s as unknown as ParamSpec, s.default, label);
+    } catch {
+      throw new UserError(`${label}: params[${i}] (${s.name}) field "default" is ${show(s.default)}; expected ${describeAllowed(s as unknown as ParamSpec)}`);
+    }
   });
   if (typeof p.compute !== 'function') throw new UserError(`${label}: missing field "compute" (a function)`);
   if (p.apConvention !== undefined && typeof p.apConvention !== 'function') {
@@ -44,10 +54,11 @@ export class LossRegistry {
     for (const p of plugins) this.register(p);
   }
 
+  /** Registers a loss; one from anywhere but the built-ins has its failures reported as its own. */
   register(plugin: LossPlugin, source = 'built-in'): void {
     const checked = validateLossPlugin(plugin, source);
     if (this.byName.has(checked.name)) throw new UserError(`plugin ${source}: a loss named ${show(checked.name)} is already registered`);
-    this.byName.set(checked.name, checked);
+    this.byName.set(checked.name, source === 'built-in' ? checked : guardPlugin(checked));
   }
 
   get(name: string): LossPlugin {

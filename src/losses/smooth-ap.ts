@@ -1,4 +1,4 @@
-import { fusedCompute, type LossKernel, type LossPlugin } from './types.js';
+import { defineLoss, type LossKernel } from './types.js';
 import { apBatch, meanValid } from './kernels/batch.js';
 import { gram, gramBackward } from './kernels/gram.js';
 
@@ -194,7 +194,7 @@ export const smoothApKernel: LossKernel = (x, n, d, labels, params) => {
   return { loss: 1 - meanValid(ap), grad, apPerQuery: ap };
 };
 
-const smoothAp: LossPlugin = {
+const smoothAp = defineLoss({
   name: 'smooth-ap',
   description: 'Smooth-AP (Brown et al. 2020): 1 − AP with ranks relaxed by a sigmoid of temperature tau',
   params: [
@@ -213,9 +213,8 @@ const smoothAp: LossPlugin = {
       doc: "query in its own retrieval and positive sets (the paper's code); false: in neither (standard AP)",
     },
   ],
-  apConvention: (params) => ({ includeQuery: params.includeQuery as boolean }),
-  compute: fusedCompute(smoothApKernel),
+  apConvention: (params) => ({ includeQuery: params.includeQuery }),
   kernel: smoothApKernel,
-};
+});
 
 export default smoothAp;

@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.js';
-import { fusedCompute, type LossKernel, type LossPlugin } from './types.js';
+import { defineLoss, type LossKernel } from './types.js';
 import { checkBatch, groupLabels } from './kernels/batch.js';
 import { gram, gramBackward } from './kernels/gram.js';
 
@@ -110,7 +110,7 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params) => {
   return { loss: sum / count, grad: gramBackward(gd, x, n, d) };
 };
 
-const triplet: LossPlugin = {
+const triplet = defineLoss({
   name: 'triplet',
   description: 'Triplet margin loss on Euclidean distances with in-batch mining (all, semihard, hard, batch-hard)',
   params: [
@@ -123,8 +123,7 @@ const triplet: LossPlugin = {
       doc: 'triplets used, by t = d_an − d_ap: all t ≤ margin, hard t ≤ 0, semihard 0 < t ≤ margin; batch-hard per anchor',
     },
   ],
-  compute: fusedCompute(tripletKernel),
   kernel: tripletKernel,
-};
+});
 
 export default triplet;

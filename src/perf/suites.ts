@@ -91,7 +91,7 @@ export async function tensorLossCases(ctx: SuiteContext): Promise<void> {
           const x = tf.tensor2d(Float32Array.from(randomUnitRows(B, D_LOSS, 1)), [B, D_LOSS]);
           const labels = blockLabels(B, P);
           const rng = new Rng(0);
-          const step = tf.valueAndGrad((e: tf.Tensor) => compute(e as tf.Tensor2D, labels, params, { rng }).loss);
+          const step = tf.valueAndGrad((e: tf.Tensor) => compute(e as tf.Tensor2D, labels, params, { rng, tf }).loss);
           try {
             const t = await measure(() => tf.tidy(() => {
               const { value, grad } = step(x);

@@ -4,6 +4,7 @@ import type { Params } from '../core/params.js';
 import { Rng } from '../core/rng.js';
 import { PKSampler } from '../data/sampler.js';
 import type { LoadedDataset, Split } from '../data/types.js';
+import { lossFailure } from '../losses/plugin-errors.js';
 import type { LossPlugin } from '../losses/types.js';
 import { Adam } from './adam.js';
 import { resolveTrainConfig } from './config.js';
@@ -70,12 +71,12 @@ function checkData(data: LoadedDataset): void {
  * tf.variableGrads, with its "no connection" failure (a loss computed without the embeddings,
  * e.g. tf.scalar(0)) turned into a UserError naming the loss: it would otherwise train nothing.
  */
-function lossAndGrads(model: EmbeddingModel, f: () => tf.Scalar, unconnected: () => string): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+function lossAndGrads(model: EmbeddingModel, loss: LossPlugin, f: () => tf.Scalar, unconnected: () => string): { value: tf.Scalar; grads: tf.NamedTensorMap } {
   try {
     return tf.variableGrads(f, model.variables);
   } catch (e) {
     if (e instanceof Error && !(e instanceof UserError) && /Cannot find a connection/.test(e.message)) throw new UserError(unconnected());
-    throw e;
+    throw lossFailure(loss, e);
   }
 }
 
@@ -136,8 +137,8 @@ export async function train(
           let apPerQuery: Float64Array | undefined;
           const value = tf.tidy(() => {
             const x = tf.tensor2d(xb, [b, d]);
-            const { value: lossT, grads } = lossAndGrads(model, () => {
-              const out = loss.compute(model.apply(x), yb, lossParams, { rng: lossRng });
+            const { value: lossT, grads } = lossAndGrads(model, loss, () => {
+              const out = loss.compute(model.apply(x), yb, lossParams, { rng: lossRng, tf });
               apPerQuery = out.apPerQuery;
               return out.loss;
             }, () => `loss ${loss.name} returned a value that does not depend on the embeddings at step ${step}; compute it from them (a batch without pairs should still give a loss connected to them, e.g. 0 · sum(embeddings))`);

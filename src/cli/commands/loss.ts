@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../../core/atomic.js';
 import { selectBackend } from '../../backend/index.js';
 import { batchAveragePrecision } from '../../metrics/average-precision.js';
 import { meanValid } from '../../losses/kernels/batch.js';
+import { lossFailure } from '../../losses/plugin-errors.js';
 import type { LossPlugin } from '../../losses/types.js';
 import { readBatchFile, type BatchFile } from '../batch-file.js';
 import { lossRegistry, type GlobalArgs } from '../context.js';
@@ -27,7 +28,7 @@ interface Evaluated {
 
 /** Float64 kernel when the plugin has one (exact gradients); otherwise tfjs autodiff of compute. */
 async function evaluate(plugin: LossPlugin, batch: BatchFile, params: Params, seed: number, backend: string | undefined): Promise<Evaluated> {
-  const ctx = { rng: new Rng(seed) };
+  const ctx = { rng: new Rng(seed), tf };
   if (plugin.kernel) return plugin.kernel(batch.x, batch.n, batch.d, batch.labels, params, ctx);
   await selectBackend(backend ?? 'cpu');
   const e = tf.tensor2d(Float32Array.from(batch.x), [batch.n, batch.d]);
@@ -41,6 +42,9 @@ async function evaluate(plugin: LossPlugin, batch: BatchFile, params: Params, se
     const result = { loss: value.dataSync()[0]!, grad: grad.dataSync(), apPerQuery };
     tf.dispose([value, grad]);
     return result;
+  } catch (e) {
+    // The backward pass runs outside the plugin's compute: its failures are the plugin's too.
+    throw lossFailure(plugin, e);
   } finally {
     e.dispose();
   }

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { writeFileAtomic } from '../../core/atomic.js';
 import { UserError, show } from '../../core/errors.js';
 import { evaluateRetrieval, defaultKs } from '../../metrics/retrieval.js';
+import { metricsSummary } from '../../api/evaluate.js';
 import { readBatchFile } from '../batch-file.js';
 import type { GlobalArgs } from '../context.js';
 
@@ -49,7 +50,7 @@ const command: CommandModule<GlobalArgs, MetricsArgs> = {
       throw new UserError(`--input ${show(args.input)}: no item has another item of its class, so no query can be evaluated`);
     }
     const text = JSON.stringify(
-      { map: m.map, mapAtR: m.mapAtR, rPrecision: m.rPrecision, precisionAt1: m.precisionAt1, recallAt: m.recallAt, queries: m.queries },
+      metricsSummary(m),
       null,
       2,
     ) + '\n';
