@@ -17,6 +17,12 @@ export interface LoadedDataset {
   train: Split;
   test: Split;
   splitKind: SplitKind;
+  /**
+   * For the query-gallery protocol (In-Shop style): test rows the dataset marks as queries and
+   * as gallery; both or neither. Both are also part of `test`.
+   */
+  query?: Split;
+  gallery?: Split;
 }
 
 export interface DatasetLoadOptions {
