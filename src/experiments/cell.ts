@@ -7,11 +7,11 @@ import type { LoadedDataset, Split } from '../data/types.js';
 import type { LossRegistry } from '../losses/registry.js';
 import type { LossPlugin } from '../losses/types.js';
 import { batchAveragePrecision } from '../metrics/average-precision.js';
-import { evaluateRetrieval } from '../metrics/retrieval.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
 import { train } from '../train/train.js';
 import type { TrainConfig, TrainProgress } from '../train/types.js';
 import { canonicalJson } from './canonical.js';
+import { evaluateProtocol } from './protocol-eval.js';
 import type { ApEstimate, Cell, CellConfig, CellResult, NamedParams } from './types.js';
 
 export interface CellContext {
@@ -125,10 +125,22 @@ export function estimateAp(emb: Float32Array, e: number, test: Split, cfg: CellC
   return { estimate, trueAP, gap: estimate - trueAP, includeQuery };
 }
 
-async function evaluate(emb: Float32Array, e: number, test: Split, cfg: CellConfig, ctx: CellContext): Promise<RetrievalMetrics> {
-  const opts: { k: number[]; workers?: number } = { k: cfg.eval.k };
-  if (ctx.evalWorkers !== undefined) opts.workers = ctx.evalWorkers;
-  return evaluateRetrieval(emb, test.n, e, test.labels, opts);
+/** The test metrics under the cell's eval protocol (leave-one-out unless the cell says otherwise). */
+async function evaluate(
+  emb: Float32Array,
+  model: { embed(s: Split): Float32Array },
+  data: LoadedDataset,
+  cfg: CellConfig,
+  ctx: CellContext,
+  experiment: string,
+): Promise<RetrievalMetrics> {
+  const input = { data, e: cfg.train.embeddingDim, test: emb, embed: (s: Split) => model.embed(s), seed: cfg.seed };
+  try {
+    return await evaluateProtocol(cfg.eval, ctx.evalWorkers === undefined ? input : { ...input, workers: ctx.evalWorkers });
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`experiment ${experiment}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** Runs one cell: untrained and trained retrieval metrics on the test split, and the AP estimate. */
@@ -143,7 +155,7 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
   const initial = await train(trainConfig(cfg, 0), data, loss, cfg.loss.params);
   let untrained: RetrievalMetrics;
   try {
-    untrained = await evaluate(initial.embed(data.test), e, data.test, cfg, ctx);
+    untrained = await evaluate(initial.embed(data.test), initial, data, cfg, ctx, experiment);
   } finally {
     initial.dispose();
   }
@@ -152,7 +164,7 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
   const model = await train(trainConfig(cfg), data, loss, cfg.loss.params, trainOpts);
   try {
     const emb = model.embed(data.test);
-    const metrics = await evaluate(emb, e, data.test, cfg, ctx);
+    const metrics = await evaluate(emb, model, data, cfg, ctx, experiment);
     const apEstimate = estimateAp(emb, e, data.test, cfg, estimatorPlugin(cfg, ctx.registry));
     return {
       id: cell.id,
