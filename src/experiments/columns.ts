@@ -16,7 +16,7 @@ export function metricColumns(ks: readonly number[]): string[] {
 
 /** Metrics a tolerance may be set for: every metric column but the train time. */
 export function trackableMetrics(ks: readonly number[]): string[] {
-  return [...metricColumns(ks), ...protocolMetricColumns(ks, true)].filter((c) => c !== 'trainMs' && c !== 'draws');
+  return metricColumns(ks).filter((c) => c !== 'trainMs');
 }
 
 /** Text columns of results.csv, after the seed: how each row's numbers were produced. */

@@ -94,7 +94,8 @@ function groupKey(c: CellResult): string {
 /** summary.csv: tidy, one row per (configuration without the seed) × metric the group has. */
 export function summaryTable(exp: ResolvedExperiment, cells: readonly CellResult[]): Table {
   const ks = allKs(cells);
-  const metrics = allMetricColumns(cells, ks);
+  // The number of draws is a setting, not a metric to average.
+  const metrics = allMetricColumns(cells, ks).filter((m) => m !== 'draws');
   const columns = ['experiment', 'dataset', 'loss', ...exp.swept, 'metric', 'mean', 'std', 'n', 'ci95Low', 'ci95High'];
   const groups = new Map<string, CellResult[]>();
   for (const c of cells) {
