@@ -204,3 +204,48 @@ describe('results.csv columns for protocols', () => {
     expect(rows[0]!.mrr).toBe('0.7');
   });
 });
+
+describe('an experiment under each protocol, end to end', () => {
+  it('runs query-gallery on a features CSV split into query and gallery, and gallery-draws on synthetic', async () => {
+    const { runExperiment } = await import('../../src/experiments/runner.js');
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    // 12 classes × 6 rows of 4 features: classes 0-5 train; of classes 6-11, rows 0-1 query, rows 2-5 gallery.
+    const r = new Rng(9);
+    const lines = ['f0,f1,f2,f3,label,part'];
+    for (let c = 0; c < 12; c++) {
+      for (let i = 0; i < 6; i++) {
+        const f = [0, 1, 2, 3].map((t) => (t === c % 4 ? 2 : 0) + r.normal() * 0.5);
+        lines.push(`${f.join(',')},${c},${c < 6 ? 'train' : i < 2 ? 'query' : 'gallery'}`);
+      }
+    }
+    writeFileSync(join(dir, 'feats.csv'), lines.join('\n'));
+    const file = writeYaml(
+      dir,
+      'protocols',
+      `
+base:
+  dataset: { name: features, params: { path: ${join(dir, 'feats.csv')}, splitColumn: part } }
+  train: { model: linear, embeddingDim: 4, iterations: 4, batchSize: 8, perClass: 2 }
+  loss: { name: triplet }
+  eval: { k: [1, 4], estimateBatches: 0, protocol: query-gallery, similarity: euclidean }
+sweep:
+  list:
+    - { eval.protocol: query-gallery }
+    - { eval.protocol: gallery-draws, eval.draws: 3, eval.perClass: 2 }
+`,
+    );
+    const run = await runExperiment(file, { progress: 'none', command: 'bench run test', resultsDir: join(dir, 'results'), evalWorkers: 1 } as never);
+    const rows = run.results.rows;
+    expect(rows.map((x) => x.protocol)).toEqual(['query-gallery', 'gallery-draws perClass=2 draws=3']);
+    expect(rows.every((x) => x.similarity === 'euclidean' && x.averaging === 'query')).toBe(true);
+    // query-gallery: 12 queries (2 per test class), each with 4 positives: none left out.
+    expect(rows[0]!.queriesLeftOut).toBe('0');
+    expect(rows[1]!.draws).toBe('3');
+    for (const x of rows) for (const m of ['map', 'mrr', 'recallAt1']) expect(Number(x[m])).toBeGreaterThan(0);
+    // gallery-draws: 6 test classes × (6 − 2) queries per draw.
+    const cell = JSON.parse((await import('node:fs')).readFileSync(join(run.dir, 'cells', `${run.ran[1]}.json`), 'utf8')) as CellResult;
+    expect(cell.metrics.queries).toBe(24);
+    expect(cell.metrics.draws!.count).toBe(3);
+  });
+});
