@@ -22,6 +22,12 @@ export interface LoadedDataset {
    * name the class the way the user's files do. Absent when the labels are the indices.
    */
   classNames?: readonly string[];
+  /**
+   * For the query-gallery protocol (In-Shop style): test rows the dataset marks as queries and
+   * as gallery; both or neither. Both are also part of `test`.
+   */
+  query?: Split;
+  gallery?: Split;
 }
 
 export interface DatasetLoadOptions {

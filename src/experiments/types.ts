@@ -16,6 +16,17 @@ export interface EvalSpec {
   k: number[];
   /** PK test batches over which the loss's AP estimate is compared with the true AP (0 = skip). */
   estimateBatches: number;
+  /**
+   * Evaluation protocol (eval-protocol.ts). Each is present only when it differs from the
+   * default (leave-one-out, dot, per query, all test classes), so existing cells keep their
+   * ids; perClass and draws only with gallery-draws.
+   */
+  protocol?: 'query-gallery' | 'gallery-draws';
+  similarity?: 'cosine' | 'euclidean';
+  averaging?: 'class';
+  perClass?: number;
+  draws?: number;
+  testClasses?: number;
 }
 
 /** Everything that determines one cell's numbers; its canonical JSON hashes to the cell id. */
