@@ -4,6 +4,8 @@ import { UserError } from '../core/errors.js';
 import { selectBackend } from '../backend/index.js';
 import { createLossRegistry } from '../losses/index.js';
 import type { LossRegistry } from '../losses/registry.js';
+import { evaluateClaims, type ClaimResult } from '../claims/evaluate.js';
+import { writeClaimsCsv } from '../claims/output.js';
 import { checkCellFits, loadDatasetCached, runCell } from './cell.js';
 import { filterCells, loadExperiment } from './load.js';
 import { commandLine, gitState, packageVersion, tfjsVersion, type Manifest } from './manifest.js';
@@ -48,6 +50,8 @@ export interface RunResult {
   results: Table;
   summary: Table;
   manifest: Manifest;
+  /** Verdicts of the experiment's claims (also in claims.csv). */
+  claims: ClaimResult[];
 }
 
 /** Parses repeated `--only key=value` flags; a key given twice accepts either value. */
@@ -173,5 +177,7 @@ export async function runExperiment(fileOrName: string, opts: RunOptions = {}): 
   writeFileAtomic(join(dir, 'results.csv'), toCsv(results));
   writeFileAtomic(join(dir, 'summary.csv'), toCsv(summary));
   writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  return { experiment: exp, dir, cells: finished, ran: todo.map((c) => c.id), reused, pending, results, summary, manifest };
+  const claims = evaluateClaims(exp.claims ?? [], results.rows, exp.swept);
+  writeClaimsCsv(dir, claims);
+  return { experiment: exp, dir, cells: finished, ran: todo.map((c) => c.id), reused, pending, results, summary, manifest, claims };
 }

@@ -1,3 +1,4 @@
+import type { ClaimSpec } from '../claims/types.js';
 import type { Params } from '../core/params.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
 import type { StepRecord, TrainConfig } from '../train/types.js';
@@ -85,6 +86,8 @@ export interface ResolvedExperiment {
   overrides: ExperimentOverrides;
   /** Column names (key paths) of the swept parameters, in results.csv order. */
   swept: string[];
+  /** The file's `claims:` (src/claims/), answered after every run in claims.csv. */
+  claims?: ClaimSpec[];
 }
 
 export interface ApEstimate {

@@ -5,7 +5,7 @@ import { UserError, show } from '../../core/errors.js';
 import { parseSetArgs } from '../../core/params.js';
 import { commandLine } from '../../experiments/manifest.js';
 import { parseOnly, runExperiment } from '../../experiments/runner.js';
-import { formatSummary } from '../../experiments/summary-text.js';
+import { formatSummary, formatVerdicts } from '../../experiments/summary-text.js';
 import { buildReport, buildReportIndex } from '../../report/build.js';
 import { asList, type GlobalArgs } from '../context.js';
 
@@ -85,6 +85,7 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
       `results: ${join(r.dir, 'results.csv')} (${r.cells.length} cells), ${join(r.dir, 'summary.csv')}, ${join(r.dir, 'manifest.json')}`,
     ];
     if (r.pending.length) out.push(`${r.pending.length} cell(s) of ${r.experiment.name} have no result yet (left out by --only); run again without --only to finish them`);
+    if (r.claims.length) out.push('', formatVerdicts(r.claims));
     process.stdout.write(out.join('\n') + '\n');
     if (args.report) {
       const built = await buildReport(r.experiment.name, { resultsDir: args['results-dir'], reportsDir: args['reports-dir'] });
