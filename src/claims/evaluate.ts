@@ -34,6 +34,26 @@ export interface Comparison {
   sign: 1 | -1;
   /** Seeds probably needed to decide this comparison (Infinity: no effect seen; NaN: unknown). */
   seedsNeeded: number;
+  /** The paired observations (A vs B), for charts: each with its cells and seed. */
+  pairs: PairPoint[];
+  /** For a trend: each block's points and ρ. */
+  blocks: TrendBlock[];
+}
+
+export interface PairPoint {
+  a: number;
+  b: number;
+  seed: string;
+  aCell: string;
+  bCell: string;
+}
+
+export interface TrendBlock {
+  seed: string;
+  /** The block's other settings, e.g. "train.iterations=100" ('' when only the seed). */
+  label: string;
+  rho: number;
+  points: Array<{ x: number; y: number; cell: string }>;
 }
 
 export interface ClaimResult {
@@ -94,7 +114,9 @@ function seedsPerPair(pairs: readonly ResultRow[]): number {
   return seeds ? pairs.length / seeds : 1;
 }
 
-function compare(label: string, metric: string, pairs: Array<{ a: number; b: number; row: ResultRow }>, sign: 1 | -1, m: number): Comparison {
+type Pair = { a: number; b: number; row: ResultRow; other?: ResultRow };
+
+function compare(label: string, metric: string, pairs: Pair[], sign: 1 | -1, m: number): Comparison {
   const t = pairedTTest(pairs.map((p) => p.a - p.b));
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((s, v) => s + v, 0) / xs.length : NaN);
   const need = pairsNeeded(t.mean, t.sd, ALPHA / m);
@@ -112,6 +134,8 @@ function compare(label: string, metric: string, pairs: Array<{ a: number; b: num
     nPairs: t.n,
     sign,
     seedsNeeded: Number.isFinite(need) ? Math.ceil(need / perSeed) : need,
+    pairs: pairs.map((p) => ({ a: p.a, b: p.b, seed: text(p.row.seed), aCell: text(p.row.cell), bCell: text((p.other ?? p.row).cell) })),
+    blocks: [],
   };
 }
 
@@ -119,15 +143,15 @@ function showValue(v: Scalar): string {
   return String(v);
 }
 
-function pairUp(rows: readonly ResultRow[], swept: readonly string[], param: string, a: Scalar, b: Scalar, metric: MetricExpr): Array<{ a: number; b: number; row: ResultRow }> {
+function pairUp(rows: readonly ResultRow[], swept: readonly string[], param: string, a: Scalar, b: Scalar, metric: MetricExpr): Pair[] {
   const col = columnOf(param);
-  const out: Array<{ a: number; b: number; row: ResultRow }> = [];
+  const out: Pair[] = [];
   for (const members of blocks(rows, param, swept).values()) {
     const ra = members.find((r) => sameScalar(r[col], a));
     const rb = members.find((r) => sameScalar(r[col], b));
     const va = ra ? metricValue(ra, metric) : null;
     const vb = rb ? metricValue(rb, metric) : null;
-    if (va !== null && vb !== null) out.push({ a: va, b: vb, row: ra! });
+    if (va !== null && vb !== null) out.push({ a: va, b: vb, row: ra!, other: rb! });
   }
   return out;
 }
@@ -244,16 +268,17 @@ export function trendPValue(groups: ReadonlyArray<{ x: number[]; y: number[] }>)
 
 function trend(claim: TrendClaim, rows: readonly ResultRow[], swept: readonly string[], dataset: string): ClaimResult {
   const col = columnOf(claim.param);
-  const groups: Array<{ x: number[]; y: number[]; row: ResultRow }> = [];
+  const groups: Array<{ x: number[]; y: number[]; row: ResultRow; cells: string[] }> = [];
   for (const members of blocks(rows, claim.param, swept).values()) {
     const pts = members.flatMap((r) => {
       const x = num(r[col]);
       const y = metricValue(r, claim.metric);
-      return x !== null && y !== null ? [{ x, y }] : [];
+      return x !== null && y !== null ? [{ x, y, cell: text(r.cell) }] : [];
     });
     if (new Set(pts.map((p) => p.x)).size < 2) continue;
-    groups.push({ x: pts.map((p) => p.x), y: pts.map((p) => p.y), row: members[0]! });
+    groups.push({ x: pts.map((p) => p.x), y: pts.map((p) => p.y), row: members[0]!, cells: pts.map((p) => p.cell) });
   }
+  const others = swept.filter((c) => c !== claim.param && !Object.keys(claim.where).includes(c));
   const rhos = groups.map((g) => spearman(g.x, g.y));
   const t = pairedTTest(rhos);
   const p = trendPValue(groups);
@@ -279,6 +304,13 @@ function trend(claim: TrendClaim, rows: readonly ResultRow[], swept: readonly st
     nPairs: groups.length,
     sign,
     seedsNeeded: Number.isFinite(need) ? Math.ceil(need / perSeed) : need,
+    pairs: [],
+    blocks: groups.map((g, i) => ({
+      seed: text(g.row.seed),
+      label: others.filter((k) => text(g.row[k]) !== '').map((k) => `${k}=${text(g.row[k])}`).join(', '),
+      rho: rhos[i]!,
+      points: g.x.map((x, j) => ({ x, y: g.y[j]!, cell: g.cells[j]! })),
+    })),
   };
   return finish(claim, dataset, [c]);
 }

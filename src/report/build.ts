@@ -7,6 +7,8 @@ import { indexHtml, reportHtml, type IndexEntry } from './html.js';
 import { readExperimentResults, type ExperimentResults } from './read-results.js';
 import { renderSvg } from './render-svg.js';
 import { reproduceCommand } from './reproduce.js';
+import { CLAIM_CHART, claimCharts } from './claim-charts.js';
+import { findingsHtml, findingsOf } from './findings.js';
 import { buildChartSpecs, CHART_NAMES } from './specs.js';
 import { summaryTable } from './summary-table.js';
 
@@ -78,7 +80,10 @@ export async function buildReport(experiment: string, opts: BuildReportOptions):
   checkExperimentName(experiment);
   const exp = readExperimentResults(experiment, opts.resultsDir);
   const outDir = join(opts.reportsDir, experiment);
-  const charts = buildChartSpecs(exp);
+  const findings = findingsOf(exp);
+  const answers = claimCharts(findings.claims, findings.results, exp.manifest);
+  // The charts that answer the experiment's claims lead; the general ones follow.
+  const charts = [...answers, ...buildChartSpecs(exp)];
   const written: string[] = [];
   const warnings: string[] = [];
   for (const chart of charts) {
@@ -94,12 +99,20 @@ export async function buildReport(experiment: string, opts: BuildReportOptions):
   for (const name of CHART_NAMES.filter((n) => !drawn.has(n))) {
     for (const ext of ['.vl.json', '.svg', '.png']) rmSync(join(outDir, name + ext), { force: true });
   }
+  for (const f of existsSync(outDir) ? readdirSync(outDir) : []) {
+    const stem = f.replace(/\.(vl\.json|svg|png)$/, '');
+    if (stem !== f && CLAIM_CHART.test(stem) && !drawn.has(stem)) rmSync(join(outDir, f), { force: true });
+  }
   const { resolved, ...manifestRest } = exp.manifest ?? {};
   const html = reportHtml({
     experiment,
     subtitle: subtitle(exp),
     command: reproduceCommand(experiment, exp.manifest?.command),
     charts,
+    findings: findingsHtml(findings, (i) => {
+      const c = answers.find((a) => a.claim === i);
+      return c ? `chart-${c.name}` : null;
+    }),
     skipped: skippedNotes(exp, drawn),
     table: summaryTable(exp),
     resolved: resolved ?? null,

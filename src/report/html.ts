@@ -22,6 +22,9 @@ figure { margin: 1.2rem 0; } figcaption { font-weight: bold; margin-bottom: .4re
 table { border-collapse: collapse; font-size: .85rem; } th, td { padding: .25rem .6rem; border-bottom: 1px solid #e5e5e5; white-space: nowrap; }
 th { background: #fafafa; text-align: left; position: sticky; top: 0; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.best { font-weight: bold; } .note { color: #555; font-size: .85rem; }
+.findings > li { margin-bottom: .8rem; } .findings .claim { font-weight: bold; margin: .2rem 0; } .findings ul { margin: .2rem 0; }
+.verdict { display: inline-block; padding: 0 .4rem; border-radius: 3px; font-size: .8rem; font-weight: bold; color: #fff; }
+.v-holds { background: #2e7d32; } .v-fails { background: #c62828; } .v-open { background: #757575; } .chart-link { font-weight: normal; font-size: .85rem; }
 `;
 
 /**
@@ -58,6 +61,8 @@ export interface ReportPage {
   subtitle: string;
   command: string;
   charts: ChartSpec[];
+  /** The Findings section's body (src/report/findings.ts). */
+  findings: string;
   skipped: string[];
   table: SummaryTable;
   resolved: unknown;
@@ -119,8 +124,12 @@ export function reportHtml(p: ReportPage): string {
 <header>
 <h1>rankbench report: ${h(p.experiment)}</h1>
 <p class="meta">${h(p.subtitle)}</p>
-<nav><a href="#charts">Charts</a><a href="#summary">Summary table</a><a href="#reproduce">Reproduce</a><a href="#configuration">Configuration</a><a href="#manifest">Manifest</a></nav>
+<nav><a href="#findings">Findings</a><a href="#charts">Charts</a><a href="#summary">Summary table</a><a href="#reproduce">Reproduce</a><a href="#configuration">Configuration</a><a href="#manifest">Manifest</a></nav>
 </header>
+<section id="findings">
+<h2>Findings</h2>
+${p.findings}
+</section>
 <section id="charts">
 <h2>Charts</h2>
 ${figures || '<p class="note">No chart: the results hold no plottable metric.</p>'}

@@ -8,7 +8,7 @@ import type { ClaimResult, Comparison } from '../../src/claims/evaluate.js';
 import type { BetterClaim } from '../../src/claims/types.js';
 
 const claim: BetterClaim = { kind: 'better', text: 'trained beats untrained', where: {}, pin: 'holds', param: null, a: 'map', b: ['untrainedMap'], metrics: [], goal: 'higher' };
-const comparison: Comparison = { label: 'map − untrainedMap', metric: 'map − untrainedMap', aMean: 0.3, bMean: 0.1, effect: 0.2, ciLow: 0.1, ciHigh: 0.3, p: 0.01, pAdjusted: 0.01, nPairs: 4, sign: 1, seedsNeeded: 1 };
+const comparison: Comparison = { label: 'map − untrainedMap', metric: 'map − untrainedMap', aMean: 0.3, bMean: 0.1, effect: 0.2, ciLow: 0.1, ciHigh: 0.3, p: 0.01, pAdjusted: 0.01, nPairs: 4, sign: 1, seedsNeeded: 1, pairs: [], blocks: [] };
 const result = (dataset: string, verdict: ClaimResult['verdict']): ClaimResult => ({ claim, dataset, verdict, decisive: comparison, comparisons: [comparison] });
 
 describe('pinned claim verdicts', () => {
