@@ -79,14 +79,62 @@ function usable(row: Row, panel: Panel): boolean {
   return typeof row.mean === 'number' && panel.losses.includes(String(row.loss)) && xValue(row, panel) !== null;
 }
 
+/** Exact numbers in tooltips (no rounding), with each seed's cell id and value. */
 const TOOLTIP = [
   { field: 'series', title: 'series' },
   { field: 'x', title: 'x' },
-  { field: 'mean', type: 'quantitative', format: '.4f' },
-  { field: 'ci95Low', type: 'quantitative', format: '.4f', title: 'CI95 low' },
-  { field: 'ci95High', type: 'quantitative', format: '.4f', title: 'CI95 high' },
+  { field: 'mean', type: 'quantitative', title: 'mean' },
+  { field: 'ci95Low', type: 'quantitative', title: 'CI95 low' },
+  { field: 'ci95High', type: 'quantitative', title: 'CI95 high' },
   { field: 'n', type: 'quantitative' },
+  { field: 'seeds', title: 'seed: value (cell)' },
 ];
+
+type CellIndex = Map<string, Row[]>;
+
+/** results.csv rows by group (dataset, loss, swept values): the cells behind a summary row. */
+function cellIndex(exp: ExperimentResults): CellIndex {
+  const index: CellIndex = new Map();
+  for (const r of exp.results) {
+    const k = groupKey(r, exp.swept);
+    index.set(k, [...(index.get(k) ?? []), r]);
+  }
+  return index;
+}
+
+function groupKey(r: Row, swept: readonly string[]): string {
+  return JSON.stringify([r.dataset, r.loss, ...swept.map((c) => r[c] ?? null)]);
+}
+
+/** "seed 1: 0.5485912358830684 (cell 3f2a9b0c1d2e) | seed 2: …" for a summary row's metric. */
+function seedValues(index: CellIndex, swept: readonly string[], row: Row): string {
+  const metric = String(row.metric);
+  return (index.get(groupKey(row, swept)) ?? [])
+    .filter((r) => r[metric] !== null && r[metric] !== undefined)
+    .map((r) => `seed ${r.seed}: ${r[metric]} (cell ${r.cell})`)
+    .join(' | ');
+}
+
+/**
+ * Clicking a legend entry highlights its series: the param sits on the layer with tooltips,
+ * every coloured layer fades when another entry is picked. `name` must be unique in the chart.
+ */
+function withHighlight(layers: unknown[], name: string): unknown[] {
+  const ls = layers as Array<{ mark: { opacity?: number }; encoding: Record<string, unknown>; params?: unknown[] }>;
+  const field = (ls.find((l) => l.encoding.color)?.encoding.color as { field?: string } | undefined)?.field;
+  if (!field) return layers;
+  let placed = false;
+  return ls.map((l) => {
+    if (!l.encoding.color) return l;
+    const base = l.mark.opacity ?? 1;
+    const out = { ...l, encoding: { ...l.encoding, opacity: { condition: { param: name, value: base, empty: true }, value: base * 0.15 } } };
+    if (!placed && l.encoding.tooltip) {
+      placed = true;
+      return { ...out, params: [{ name, select: { type: 'point', fields: [field] }, bind: 'legend' }] };
+    }
+    return out;
+  });
+}
 
 /** Mean line + 95% CI band on a numeric axis; bars/points with CI error bars on categories. */
 function meanWithCi(
@@ -157,11 +205,12 @@ export function metricsChart(exp: ExperimentResults): ChartSpec | null {
   const labels = metrics.map(metricLabel);
   const datasets = datasetsOf(exp);
   const panels = planPanels(rows, exp.swept, exp.manifest);
-  const specs = panels.map((panel) => {
+  const index = cellIndex(exp);
+  const specs = panels.map((panel, i) => {
     const own = rows.filter((r) => usable(r, panel));
-    const values = own.map((r) => summaryRecord(r, panel, { metric: metricLabel(String(r.metric)) }));
+    const values = own.map((r) => summaryRecord(r, panel, { metric: metricLabel(String(r.metric)), seeds: seedValues(index, exp.swept, r) }));
     const color = { field: 'series', type: 'nominal', title: legendTitle(panel), sort: seriesOrder(own, panel) };
-    return facetSpec(values, 'metric', labels, datasets, meanWithCi(panel, color));
+    return facetSpec(values, 'metric', labels, datasets, withHighlight(meanWithCi(panel, color), `pick_metrics_${i}`));
   });
   const xs = distinctStrings(panels.map((p) => p.x)).join(', ');
   const title = `${exp.experiment}: retrieval metrics vs ${xs}`;
@@ -199,6 +248,7 @@ function byEstimator(exp: ExperimentResults): ExperimentResults {
   return {
     ...exp,
     summary: exp.summary.map(relabel),
+    results: exp.results.map(relabel),
     cells: exp.cells.map((c) => (c.swept[ESTIMATOR] != null ? { ...c, loss: String(c.swept[ESTIMATOR]) } : c)),
   };
 }
@@ -218,11 +268,12 @@ export function apEstimateChart(results: ExperimentResults): ChartSpec | null {
   const rowOrder = distinctStrings(Object.values(AP_QUANTITY).map((q) => q.row)).filter((row) =>
     rows.some((r) => AP_QUANTITY[String(r.metric)]!.row === row),
   );
-  const specs = panels.map((panel) => {
+  const index = cellIndex(exp);
+  const specs = panels.map((panel, i) => {
     const own = rows.filter((r) => usable(r, panel));
     const values = own.map((r) => {
       const q = AP_QUANTITY[String(r.metric)]!;
-      const rec = summaryRecord(r, panel, { quantity: q.label, panelRow: q.row });
+      const rec = summaryRecord(r, panel, { quantity: q.label, panelRow: q.row, seeds: seedValues(index, exp.swept, r) });
       return { ...rec, key: `${q.label} · ${String(rec.series)}` };
     });
     const order = seriesOrder(own, panel);
@@ -240,7 +291,7 @@ export function apEstimateChart(results: ExperimentResults): ChartSpec | null {
         line.encoding = { ...line.encoding, ...dash };
       }
     }
-    return facetSpec(values, 'panelRow', rowOrder, datasets, layer);
+    return facetSpec(values, 'panelRow', rowOrder, datasets, withHighlight(layer, `pick_ap_${i}`));
   });
   const losses = distinctStrings(rows.map((r) => r.loss));
   const xs = distinctStrings(panels.map((p) => p.x)).join(', ');
@@ -317,11 +368,11 @@ export function trainingCurvesChart(exp: ExperimentResults): ChartSpec | null {
       y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
       color,
       detail: { field: 'cell', type: 'nominal' },
-      tooltip: [{ field: 'series' }, { field: 'seed' }, { field: 'step' }, { field: 'value', format: '.4f' }],
+      tooltip: [{ field: 'series' }, { field: 'cell' }, { field: 'seed' }, { field: 'step' }, { field: 'quantity' }, { field: 'value', type: 'quantitative' }],
     },
   };
   const title = `${exp.experiment}: training curves`;
-  const spec = facetSpec(values, 'quantity', quantities, datasetsOf(exp), [unit]);
+  const spec = facetSpec(values, 'quantity', quantities, datasetsOf(exp), withHighlight([unit], 'pick_curves'));
   return {
     name: 'training-curves',
     title,

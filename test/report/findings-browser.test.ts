@@ -152,5 +152,37 @@ describe('Findings and claim charts', () => {
       expect(await page.locator(`${href} svg`).count()).toBe(1);
       await page.close();
     });
+
+    it('the metrics chart: a mean\'s tooltip lists each seed\'s exact value and cell; a legend click fades other series', async () => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(pathToFileURL(indexPath).href);
+      await page.waitForSelector('body[data-rendered="true"]', { timeout: 60_000 });
+      const points = page.locator('#chart-metrics g.mark-symbol.role-mark path');
+      await points.first().hover();
+      const tip = page.locator('#vg-tooltip-element');
+      await tip.waitFor({ state: 'visible', timeout: 10_000 });
+      const kv = Object.fromEntries(await tip.locator('tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('.key')?.textContent?.replace(/:$/, '') ?? '', tr.querySelector('.value')?.textContent ?? ''])));
+      const results = parse(readFileSync(join(resultsDir, 'ablation-tau', 'results.csv'), 'utf8'), { columns: true }) as CsvRow[];
+      const listed = [...kv['seed: value (cell)']!.matchAll(/seed (\d+): ([-\d.e]+) \(cell ([0-9a-f]{12})\)/g)];
+      expect(listed, JSON.stringify(kv)).toHaveLength(3);
+      let sum = 0;
+      for (const [, seed, value, cell] of listed) {
+        const row = results.find((r) => r.cell === cell)!;
+        expect(row.seed).toBe(seed);
+        // The value is the cell's own, digit for digit; the first panel is mAP.
+        expect(value).toBe(String(Number(row.map)));
+        sum += Number(value);
+      }
+      expect(Number(kv.mean)).toBeCloseTo(sum / 3, 10);
+      const before = await points.evaluateAll((ps) => ps.map((p) => Number(p.getAttribute('opacity') ?? 1)));
+      expect(Math.min(...before)).toBe(1);
+      await page.locator('#chart-metrics .role-legend-symbol path').first().click();
+      await page.waitForTimeout(200);
+      const after = await points.evaluateAll((ps) => ps.map((p) => Number(p.getAttribute('opacity') ?? 1)));
+      // Two losses: half the points stay, half fade.
+      expect(after.filter((o) => o === 1)).toHaveLength(after.length / 2);
+      expect(after.filter((o) => o < 0.2)).toHaveLength(after.length / 2);
+      await page.close();
+    });
   });
 });
