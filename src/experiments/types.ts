@@ -109,6 +109,8 @@ export interface CellResult {
   metrics: RetrievalMetrics;
   untrained: RetrievalMetrics;
   apEstimate: ApEstimate | null;
+  /** One small PK batch of the trained test embeddings (cells with an AP estimate; example-batch.ts). */
+  exampleBatch?: { embeddings: number[][]; labels: number[] } | null;
   curve: StepRecord[];
   trainMs: number;
   startedAt: string;

@@ -8,6 +8,7 @@ import { readExperimentResults, type ExperimentResults } from './read-results.js
 import { renderSvg } from './render-svg.js';
 import { reproduceCommand } from './reproduce.js';
 import { CLAIM_CHART, claimCharts } from './claim-charts.js';
+import { explorerData, explorerHtml } from './explorer.js';
 import { findingsHtml, findingsOf } from './findings.js';
 import { buildChartSpecs, CHART_NAMES } from './specs.js';
 import { summaryTable } from './summary-table.js';
@@ -113,6 +114,7 @@ export async function buildReport(experiment: string, opts: BuildReportOptions):
       const c = answers.find((a) => a.claim === i);
       return c ? `chart-${c.name}` : null;
     }),
+    explorer: ((x) => (x ? explorerHtml(x) : ''))(explorerData(exp)),
     skipped: skippedNotes(exp, drawn),
     table: summaryTable(exp),
     resolved: resolved ?? null,

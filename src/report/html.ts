@@ -2,6 +2,7 @@ import { escapeHtml as h, jsonForScript, scriptSafe } from './escape.js';
 import { metricLabel } from './metric-names.js';
 import type { Bundle } from './bundles.js';
 import type { ChartSpec } from './specs.js';
+import { EXPLORER_STYLE } from './explorer.js';
 import { formatCell, type SummaryTable } from './summary-table.js';
 
 /**
@@ -63,6 +64,8 @@ export interface ReportPage {
   charts: ChartSpec[];
   /** The Findings section's body (src/report/findings.ts). */
   findings: string;
+  /** The τ explorer section (src/report/explorer.ts), '' when the results hold no batch for it. */
+  explorer: string;
   skipped: string[];
   table: SummaryTable;
   resolved: unknown;
@@ -118,13 +121,13 @@ export function reportHtml(p: ReportPage): string {
 <meta http-equiv="Content-Security-Policy" content="${h(CONTENT_SECURITY_POLICY)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>rankbench report: ${h(p.experiment)}</title>
-<style>${STYLE}</style>
+<style>${STYLE}${p.explorer ? EXPLORER_STYLE : ''}</style>
 </head>
 <body>
 <header>
 <h1>rankbench report: ${h(p.experiment)}</h1>
 <p class="meta">${h(p.subtitle)}</p>
-<nav><a href="#findings">Findings</a><a href="#charts">Charts</a><a href="#summary">Summary table</a><a href="#reproduce">Reproduce</a><a href="#configuration">Configuration</a><a href="#manifest">Manifest</a></nav>
+<nav><a href="#findings">Findings</a><a href="#charts">Charts</a>${p.explorer ? '<a href="#explorer">τ explorer</a>' : ''}<a href="#summary">Summary table</a><a href="#reproduce">Reproduce</a><a href="#configuration">Configuration</a><a href="#manifest">Manifest</a></nav>
 </header>
 <section id="findings">
 <h2>Findings</h2>
@@ -135,6 +138,7 @@ ${p.findings}
 ${figures || '<p class="note">No chart: the results hold no plottable metric.</p>'}
 ${skipped}
 </section>
+${p.explorer}
 <section id="summary">
 <h2>Summary table</h2>
 <p class="note">Mean over seeds ± half-width of the 95% confidence interval (from summary.csv); n = number of seeds; bold = best mean for the dataset.</p>

@@ -197,8 +197,42 @@ function legendTitle(panel: Panel): string {
   return ['loss', ...panel.splitBy.map(shortName)].join(' · ');
 }
 
+/** Swept columns of the AP estimator: they change what is measured, never the training. */
+export function isEstimatorColumn(column: string): boolean {
+  return column.startsWith('estimator.');
+}
+
+/**
+ * The results as far as training goes: estimator columns dropped and the rows they repeated
+ * (every estimator of one training has the same retrieval metrics) merged, so metrics are
+ * drawn only against parameters that change training.
+ */
+function trainingOnly(exp: ExperimentResults): ExperimentResults {
+  const swept = exp.swept.filter((c) => !isEstimatorColumn(c));
+  if (swept.length === exp.swept.length) return exp;
+  const seen = new Set<string>();
+  const summary = exp.summary.filter((r) => {
+    const k = JSON.stringify([r.dataset, r.loss, ...swept.map((c) => r[c] ?? null), r.metric]);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  const strip = (r: Row): Row => Object.fromEntries(Object.entries(r).filter(([k]) => !isEstimatorColumn(k)));
+  const keepX = exp.manifest?.report?.x !== undefined && !isEstimatorColumn(exp.manifest.report.x);
+  const manifest = exp.manifest && !keepX ? { ...exp.manifest, report: {} } : exp.manifest;
+  const seenCells = new Set<string>();
+  const results = exp.results.map(strip).filter((r) => {
+    const k = JSON.stringify([r.dataset, r.loss, r.seed, ...swept.map((c) => r[c] ?? null)]);
+    if (seenCells.has(k)) return false;
+    seenCells.add(k);
+    return true;
+  });
+  return { ...exp, swept, summary: summary.map(strip), results, manifest };
+}
+
 /** Chart 1: every retrieval metric against the ablated parameter, mean ± 95% CI over seeds. */
-export function metricsChart(exp: ExperimentResults): ChartSpec | null {
+export function metricsChart(full: ExperimentResults): ChartSpec | null {
+  const exp = trainingOnly(full);
   const rows = exp.summary.filter((r) => isRetrievalMetric(String(r.metric)) && typeof r.mean === 'number');
   if (rows.length === 0) return null;
   const metrics = exp.metrics.filter(isRetrievalMetric).filter((m) => rows.some((r) => r.metric === m));
@@ -269,11 +303,16 @@ export function apEstimateChart(results: ExperimentResults): ChartSpec | null {
     rows.some((r) => AP_QUANTITY[String(r.metric)]!.row === row),
   );
   const index = cellIndex(exp);
+  const role = exp.swept.includes(ESTIMATOR) ? 'estimator' : 'loss';
   const specs = panels.map((panel, i) => {
     const own = rows.filter((r) => usable(r, panel));
+    // Other swept settings (e.g. the training stage) get a row of panels each, named by their
+    // key path, rather than a dash style per combination.
+    const facetBySplit = !panel.categorical && panel.splitBy.length > 0;
+    const splitLabel = (r: Row): string => panel.splitBy.map((c) => `${c}=${r[c] ?? '—'}`).join(' · ');
     const values = own.map((r) => {
       const q = AP_QUANTITY[String(r.metric)]!;
-      const rec = summaryRecord(r, panel, { quantity: q.label, panelRow: q.row, seeds: seedValues(index, exp.swept, r) });
+      const rec = summaryRecord(r, panel, { quantity: q.label, panelRow: facetBySplit ? splitLabel(r) : q.row, seeds: seedValues(index, exp.swept, r) });
       return { ...rec, key: `${q.label} · ${String(rec.series)}` };
     });
     const order = seriesOrder(own, panel);
@@ -284,14 +323,18 @@ export function apEstimateChart(results: ExperimentResults): ChartSpec | null {
       layer = meanWithCi(panel, color, { offset: { field: 'key', sort: keys } });
     } else {
       layer = meanWithCi(panel, color, { detail: 'series' });
-      if (order.length > 1) {
+      if (!facetBySplit && order.length > 1) {
         const legend = { symbolType: 'stroke', symbolSize: 400, symbolStrokeWidth: 2, symbolStrokeColor: '#555' };
-        const dash = { strokeDash: { field: 'series', type: 'nominal', title: legendTitle(panel), sort: order, legend } };
+        const dash = { strokeDash: { field: 'series', type: 'nominal', title: role === 'estimator' ? 'estimator' : legendTitle(panel), sort: order, legend } };
         const line = layer[1] as { encoding: Record<string, unknown> };
         line.encoding = { ...line.encoding, ...dash };
       }
     }
-    return facetSpec(values, 'panelRow', rowOrder, datasets, withHighlight(layer, `pick_ap_${i}`));
+    const rowsOf = facetBySplit
+      ? distinctStrings([...own].sort((a, b) => panel.splitBy.reduce((d, c) => d || compareValues(a[c] ?? null, b[c] ?? null), 0)).map(splitLabel))
+      : rowOrder;
+    const spec = facetSpec(values, 'panelRow', rowsOf, datasets, withHighlight(layer, `pick_ap_${i}`));
+    return panels.length > 1 || facetBySplit ? { title: `${role}: ${panel.losses.join(', ')}`, ...spec } : spec;
   });
   const losses = distinctStrings(rows.map((r) => r.loss));
   const xs = distinctStrings(panels.map((p) => p.x)).join(', ');
@@ -316,7 +359,7 @@ function curveSeries(
 ): { label: (c: CellRecord) => string; order: string[]; title: string; ordinal: boolean } {
   const losses = distinctStrings([...lossOrder, ...cells.map((c) => c.loss)]).filter((l) => cells.some((c) => c.loss === l));
   const keys = distinctStrings(cells.flatMap((c) => Object.keys(c.swept))).filter(
-    (k) => !IGNORED_SWEPT_KEYS.has(k) && distinctStrings(cells.map((c) => c.swept[k] ?? null)).length > 1,
+    (k) => !IGNORED_SWEPT_KEYS.has(k) && !isEstimatorColumn(k) && distinctStrings(cells.map((c) => c.swept[k] ?? null)).length > 1,
   );
   const showLoss = losses.length > 1 || keys.length === 0;
   const label = (c: CellRecord): string => {
@@ -341,7 +384,15 @@ function curveSeries(
 
 /** Chart 3: loss and AP estimate per training step, one line per cell, coloured by swept value. */
 export function trainingCurvesChart(exp: ExperimentResults): ChartSpec | null {
-  const cells = exp.cells.filter((c) => c.curve.length > 0);
+  // Cells that differ only in the estimator trained identically: one curve for them all.
+  const seen = new Set<string>();
+  const cells = exp.cells.filter((c) => {
+    if (c.curve.length === 0) return false;
+    const k = JSON.stringify([c.dataset, c.loss, c.seed, ...Object.entries(c.swept).filter(([key]) => !isEstimatorColumn(key)).sort()]);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
   if (cells.length === 0) return null;
   const series = curveSeries(cells, distinctStrings(exp.results.map((r) => r.loss)));
   const values: Record<string, unknown>[] = [];
