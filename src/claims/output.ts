@@ -85,7 +85,7 @@ export function evidence(c: Comparison, kind: string): string {
 /** What would decide an open verdict, from the observed spread. */
 export function needNote(r: ClaimResult): string {
   const c = r.decisive;
-  if (r.verdict === 'not enough seeds') return `${c.nPairs} pair${c.nPairs === 1 ? '' : 's'}; a verdict needs 3 or more (run more seeds)`;
+  if (r.verdict === 'not enough seeds') return 'a verdict needs 3 or more pairs (run more seeds)';
   if (r.verdict !== 'inconclusive') return '';
   if (Number.isNaN(c.seedsNeeded)) return '';
   if (!Number.isFinite(c.seedsNeeded)) return 'no effect seen: more seeds would probably not decide it';

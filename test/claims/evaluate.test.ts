@@ -79,7 +79,7 @@ describe('best', () => {
     expect(r!.comparisons[0]!.nPairs).toBe(2);
     expect(r!.comparisons[1]!.nPairs).toBe(3);
     expect(r!.verdict).toBe('not enough seeds');
-    expect(verdictLines([r!])[0]).toMatch(/^not enough seeds +synthetic: τ = 0.01 gives the highest mAP .*2 pairs; a verdict needs 3 or more/);
+    expect(verdictLines([r!])[0]).toMatch(/^not enough seeds +synthetic: τ = 0.01 gives the highest mAP .*2 pairs; a verdict needs 3 or more pairs/);
     const one = evaluateClaims([best], table.filter((r) => r.seed === '0'), [TAU]);
     expect(one[0]!.verdict).toBe('not enough seeds');
     expect(one[0]!.decisive.nPairs).toBe(1);

@@ -73,3 +73,18 @@ describe('claims in experiment files', () => {
     expect(m).toContain('claims: {"some":"thing"} is not allowed; expected a list of claims');
   });
 });
+
+describe('shipped experiments state the paper\'s findings', () => {
+  it('each shipped experiment file declares its claims', async () => {
+    const { createLossRegistry } = await import('../../src/losses/index.js');
+    const reg = createLossRegistry();
+    const kinds = (name: string) => (loadExperiment(`experiments/${name}.yaml`, { registry: reg }).experiment.claims ?? []).map((c) => [c.kind, 'param' in c ? c.param : null]);
+    expect(kinds('ablation-tau')).toEqual([['best', 'loss.params.tau'], ['trend', 'loss.params.tau']]);
+    expect(kinds('ablation-p')).toEqual([['trend', 'train.perClass']]);
+    expect(kinds('ablation-batch')).toEqual([['trend', 'train.batchSize']]);
+    expect(kinds('ap-estimate')).toEqual([['trend', 'estimator.params.tau']]);
+    expect(kinds('compare-losses')).toEqual([['better', 'loss.name']]);
+    const ci = loadExperiment('experiments/ci.yaml', { registry: reg }).experiment.claims!;
+    expect(ci.map((c) => c.pin)).toEqual(['holds']);
+  });
+});
