@@ -37,7 +37,7 @@ describe('runExperiment', () => {
     expect(files).toEqual(first.ran.map((id) => `${id}.json`).sort());
     const c = readCell(first, first.ran[0]!);
     expect(Object.keys(c).sort()).toEqual(
-      ['id', 'experiment', 'config', 'swept', 'dataset', 'loss', 'seed', 'metrics', 'untrained', 'apEstimate', 'curve', 'trainMs', 'startedAt', 'finishedAt'].sort(),
+      ['id', 'experiment', 'config', 'swept', 'dataset', 'loss', 'seed', 'metrics', 'untrained', 'apEstimate', 'exampleBatch', 'curve', 'trainMs', 'startedAt', 'finishedAt'].sort(),
     );
     expect(Object.keys(c.metrics).sort()).toEqual(['map', 'mapAtR', 'precisionAt1', 'queries', 'rPrecision', 'recallAt']);
     expect(Object.keys(c.metrics.recallAt)).toEqual(['1', '4']);
