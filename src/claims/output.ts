@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { formatValue, toCsv, type Table } from '../experiments/tables.js';
-import type { ClaimResult, Comparison } from './evaluate.js';
+import { PERMUTATIONS, type ClaimResult, type Comparison } from './evaluate.js';
 
 export const CLAIMS_FILE = 'claims.csv';
 
@@ -78,7 +78,9 @@ export function formatP(p: number): string {
 export function evidence(c: Comparison, kind: string): string {
   const what = kind === 'trend' ? `Spearman ρ ${fixed(c.effect, 3)}` : `Δ ${fixed(c.effect)}`;
   const ci = Number.isFinite(c.ciLow) ? ` [${fixed(c.ciLow, kind === 'trend' ? 3 : 4)}, ${fixed(c.ciHigh, kind === 'trend' ? 3 : 4)}]` : '';
-  const p = c.pAdjusted !== c.p ? `p = ${formatP(c.p)}, Holm ${formatP(c.pAdjusted)}` : `p = ${formatP(c.p)}`;
+  // A Monte Carlo permutation p-value at its floor only bounds the true one.
+  const eq = kind === 'trend' && c.p <= 1 / (PERMUTATIONS + 1) + 1e-15 ? '≤' : '=';
+  const p = c.pAdjusted !== c.p ? `p = ${formatP(c.p)}, Holm ${formatP(c.pAdjusted)}` : `p ${eq} ${formatP(c.p)}`;
   return `${c.label}${kind === 'trend' || c.label === c.metric ? '' : ` on ${c.metric}`}: ${what}${ci}, ${p}, ${c.nPairs} pair${c.nPairs === 1 ? '' : 's'}`;
 }
 

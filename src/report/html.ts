@@ -63,9 +63,9 @@ export interface ReportPage {
   command: string;
   charts: ChartSpec[];
   /** The Findings section's body (src/report/findings.ts). */
-  findings: string;
+  findings?: string;
   /** The τ explorer section (src/report/explorer.ts), '' when the results hold no batch for it. */
-  explorer: string;
+  explorer?: string;
   skipped: string[];
   table: SummaryTable;
   resolved: unknown;
@@ -131,14 +131,14 @@ export function reportHtml(p: ReportPage): string {
 </header>
 <section id="findings">
 <h2>Findings</h2>
-${p.findings}
+${p.findings ?? ''}
 </section>
 <section id="charts">
 <h2>Charts</h2>
 ${figures || '<p class="note">No chart: the results hold no plottable metric.</p>'}
 ${skipped}
 </section>
-${p.explorer}
+${p.explorer ?? ''}
 <section id="summary">
 <h2>Summary table</h2>
 <p class="note">Mean over seeds ± half-width of the 95% confidence interval (from summary.csv); n = number of seeds; bold = best mean for the dataset.</p>
