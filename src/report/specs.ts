@@ -193,8 +193,8 @@ function datasetsOf(exp: ExperimentResults): string[] {
   return distinctStrings(exp.results.map((r) => r.dataset));
 }
 
-function legendTitle(panel: Panel): string {
-  return ['loss', ...panel.splitBy.map(shortName)].join(' · ');
+function legendTitle(panel: Panel, role = 'loss'): string {
+  return [role, ...panel.splitBy.map(shortName)].join(' · ');
 }
 
 /** Swept columns of the AP estimator: they change what is measured, never the training. */
@@ -243,7 +243,9 @@ export function metricsChart(full: ExperimentResults): ChartSpec | null {
   const specs = panels.map((panel, i) => {
     const own = rows.filter((r) => usable(r, panel));
     const values = own.map((r) => summaryRecord(r, panel, { metric: metricLabel(String(r.metric)), seeds: seedValues(index, exp.swept, r) }));
-    const color = { field: 'series', type: 'nominal', title: legendTitle(panel), sort: seriesOrder(own, panel) };
+    // Beside an AP estimator, the loss is named by its role: it is the one that trained.
+    const role = full.swept.some(isEstimatorColumn) ? 'training loss' : 'loss';
+    const color = { field: 'series', type: 'nominal', title: legendTitle(panel, role), sort: seriesOrder(own, panel) };
     return facetSpec(values, 'metric', labels, datasets, withHighlight(meanWithCi(panel, color), `pick_metrics_${i}`));
   });
   const xs = distinctStrings(panels.map((p) => p.x)).join(', ');
