@@ -13,6 +13,8 @@ const TAU_COLUMNS = ['loss.params.tau', 'estimator.params.tau'];
 const ESTIMATOR = 'estimator.name';
 
 export interface ExplorerData {
+  /** The slider's stops, ascending: a log grid from 0.001 to 1 plus every τ the experiment swept. */
+  taus: number[];
   cell: string;
   dataset: string;
   seed: number | null;
@@ -52,7 +54,10 @@ export function explorerData(exp: ExperimentResults): ExplorerData | null {
       a.c.id.localeCompare(b.c.id),
   );
   const { c, tau } = candidates[0]!;
-  return { cell: c.id, dataset: c.dataset, seed: c.seed, tau, includeQuery: c.includeQuery!, embeddings: c.exampleBatch!.embeddings, labels: c.exampleBatch!.labels };
+  const grid = Array.from({ length: 61 }, (_, k) => Number((10 ** (-3 + k * 0.05)).toPrecision(3)));
+  const swept = candidates.map((x) => x.tau);
+  const taus = [...new Set([...grid, ...swept])].sort((a, b) => a - b);
+  return { taus, cell: c.id, dataset: c.dataset, seed: c.seed, tau, includeQuery: c.includeQuery!, embeddings: c.exampleBatch!.embeddings, labels: c.exampleBatch!.labels };
 }
 
 /** In-page computation; kept in plain ES5 so the page needs nothing but the browser. */
@@ -124,7 +129,7 @@ const EXPLORER_SCRIPT = `
   }
   function put(id, v, digits) { var el = document.getElementById(id); el.setAttribute('data-value', String(v)); el.textContent = v.toFixed(digits); }
   function update() {
-    var tau = Number(Math.pow(10, Number(slider.value)).toPrecision(4));
+    var tau = data.taus[Number(slider.value)];
     var out = document.getElementById('explorer-tau-value');
     out.setAttribute('data-tau', String(tau)); out.textContent = String(tau);
     var r = estimate(tau);
@@ -171,12 +176,12 @@ export function explorerHtml(x: ExplorerData): string {
 <h2>τ explorer</h2>
 <p class="note">One real test batch of this run — cell ${h(x.cell)} (${h(x.dataset)}, seed ${h(x.seed ?? '—')}, trained at τ = ${h(x.tau)}), ${x.embeddings.length} items of dimension ${x.embeddings[0]?.length ?? 0} — recomputed in this page as τ moves: Smooth-AP's AP estimate beside the exact AP of the same batch, both with ${h(convention)}, and for one query each positive's soft rank (1 + Σ σ((s_j − s_i)/τ)) beside its true rank. The same numbers as <code>bench loss smooth-ap --input batch.json --set tau=…</code> on this batch.</p>
 <div class="controls">
-<label>τ <input type="range" id="explorer-tau" min="-3" max="0" step="0.05" value="${h(Math.log10(x.tau).toFixed(2))}"> <b id="explorer-tau-value"></b></label>
+<label>τ <input type="range" id="explorer-tau" min="0" max="${x.taus.length - 1}" step="1" value="${x.taus.indexOf(x.tau)}"> <b id="explorer-tau-value"></b></label>
 <label>query <select id="explorer-query"></select></label>
 </div>
 <p class="readout">AP estimate <b id="explorer-estimate"></b> · true AP <b id="explorer-true"></b> · gap <b id="explorer-gap"></b></p>
 <div class="table-wrap"><table id="explorer-table"><thead><tr><th>positive</th><th>score s_qi</th><th>true rank</th><th>soft rank</th><th>true (blue) vs soft (red)</th></tr></thead><tbody id="explorer-ranks"></tbody></table></div>
-<script type="application/json" id="explorer-data">${jsonForScript({ embeddings: x.embeddings, labels: x.labels, includeQuery: x.includeQuery })}</script>
+<script type="application/json" id="explorer-data">${jsonForScript({ taus: x.taus, embeddings: x.embeddings, labels: x.labels, includeQuery: x.includeQuery })}</script>
 <script>${EXPLORER_SCRIPT}</script>
 </section>`;
 }
