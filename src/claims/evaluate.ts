@@ -98,12 +98,12 @@ function text(v: unknown): string {
  * other swept column. The parameters of a plugin named by `param` (loss.params.* for loss.name)
  * are part of what changes with it, so they do not split blocks.
  */
-function blocks(rows: readonly ResultRow[], param: string | null, swept: readonly string[]): Map<string, ResultRow[]> {
-  const owned = param?.endsWith('.name') ? param.slice(0, -'name'.length) + 'params.' : null;
+function blocks(rows: readonly ResultRow[], param: string, swept: readonly string[]): Map<string, ResultRow[]> {
+  const owned = param.endsWith('.name') ? param.slice(0, -'name'.length) + 'params.' : null;
   const keyCols = ['dataset', 'seed', ...(param === 'loss.name' ? [] : ['loss']), ...swept.filter((c) => c !== param && !(owned && c.startsWith(owned)))];
   const out = new Map<string, ResultRow[]>();
   for (const r of rows) {
-    const k = JSON.stringify(param === null ? [text(r.cell), text(r.seed)] : keyCols.map((c) => text(r[c])));
+    const k = JSON.stringify(keyCols.map((c) => text(r[c])));
     out.set(k, [...(out.get(k) ?? []), r]);
   }
   return out;
