@@ -131,9 +131,16 @@ export async function buildReport(experiment: string, opts: BuildReportOptions):
     losses: distinct(exp.results.map((r) => r.loss)),
     swept: exp.swept,
     finishedAt: typeof exp.manifest?.finishedAt === 'string' ? exp.manifest.finishedAt : null,
+    ...(findings.results.length ? { verdicts: countVerdicts(findings.results.map((r) => r.verdict)) } : {}),
   };
   writeFileAtomic(join(outDir, META_FILE), JSON.stringify(meta, null, 2) + '\n');
   return { indexPath, charts: written, warnings };
+}
+
+function countVerdicts(verdicts: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of verdicts) out[v] = (out[v] ?? 0) + 1;
+  return out;
 }
 
 function readMeta(dir: string, folder: string): IndexEntry {
@@ -149,6 +156,7 @@ function readMeta(dir: string, folder: string): IndexEntry {
       losses: list(m.losses),
       swept: list(m.swept),
       finishedAt: typeof m.finishedAt === 'string' ? m.finishedAt : null,
+      ...(m.verdicts && typeof m.verdicts === 'object' ? { verdicts: Object.fromEntries(Object.entries(m.verdicts).filter(([, n]) => typeof n === 'number')) } : {}),
     };
   } catch {
     return fallback;

@@ -173,6 +173,13 @@ export interface IndexEntry {
   losses: string[];
   swept: string[];
   finishedAt: string | null;
+  /** Claim verdicts (claim × dataset) by verdict, e.g. { holds: 2, inconclusive: 1 }; absent without claims. */
+  verdicts?: Record<string, number>;
+}
+
+function verdictSummary(v: Record<string, number> | undefined): string {
+  const parts = Object.entries(v ?? {}).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
+  return parts.join(', ') || '—';
 }
 
 /** reports/index.html: one line per experiment report, linked relatively so the folder can move. */
@@ -182,7 +189,7 @@ export function indexHtml(entries: IndexEntry[]): string {
       (e) =>
         `<tr><td><a href="${h(encodeURIComponent(e.folder))}/index.html">${h(e.experiment)}</a></td>` +
         `<td class="num">${h(e.cells ?? '—')}</td><td>${h(e.datasets.join(', '))}</td><td>${h(e.losses.join(', '))}</td>` +
-        `<td>${h(e.swept.join(', ') || '—')}</td><td>${h(e.finishedAt ?? '—')}</td></tr>`,
+        `<td>${h(e.swept.join(', ') || '—')}</td><td>${h(verdictSummary(e.verdicts))}</td><td>${h(e.finishedAt ?? '—')}</td></tr>`,
     )
     .join('\n');
   return `<!DOCTYPE html>
@@ -195,7 +202,7 @@ export function indexHtml(entries: IndexEntry[]): string {
 </head>
 <body>
 <h1>rankbench reports</h1>
-${entries.length ? `<table id="reports"><thead><tr><th>experiment</th><th>cells</th><th>datasets</th><th>losses</th><th>swept</th><th>finished</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>` : '<p>No report yet: run <code>npx bench run &lt;experiment&gt;</code>, then <code>npx bench report</code>.</p>'}
+${entries.length ? `<table id="reports"><thead><tr><th>experiment</th><th>cells</th><th>datasets</th><th>losses</th><th>swept</th><th>claims</th><th>finished</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>` : '<p>No report yet: run <code>npx bench run &lt;experiment&gt;</code>, then <code>npx bench report</code>.</p>'}
 </body>
 </html>
 `;

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildReport } from '../../src/report/build.js';
+import { buildReport, buildReportIndex } from '../../src/report/build.js';
 import { writeFixture } from './fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -85,6 +85,16 @@ describe('Findings and claim charts', () => {
     expect(html).toContain('<div class="chart" id="chart-claim-2" data-chart="claim-2">');
     // The claim charts lead.
     expect(html.indexOf('data-chart="claim-1"')).toBeLessThan(html.indexOf('data-chart="metrics"'));
+  });
+
+  it('reports/index.html counts each experiment\'s verdicts', () => {
+    const verdicts = [...html.matchAll(/<li data-dataset="[^"]+" data-verdict="([^"]+)">/g)].map((m) => m[1]!);
+    expect(verdicts).toHaveLength(4); // 2 claims × 2 datasets
+    const counts = new Map<string, number>();
+    for (const v of verdicts) counts.set(v, (counts.get(v) ?? 0) + 1);
+    const index = readFileSync(buildReportIndex(reportsDir), 'utf8');
+    const row = index.split('\n').find((l) => l.includes('>ablation-tau</a>'))!;
+    for (const [v, n] of counts) expect(row).toContain(`${n} ${v}`);
   });
 
   it('says so when the experiment states no claim', async () => {
