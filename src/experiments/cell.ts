@@ -7,6 +7,7 @@ import type { LoadedDataset, Split } from '../data/types.js';
 import type { LossRegistry } from '../losses/registry.js';
 import type { LossPlugin } from '../losses/types.js';
 import { batchAveragePrecision } from '../metrics/average-precision.js';
+import { exampleBatch } from './example-batch.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
 import { train } from '../train/train.js';
 import type { TrainConfig, TrainProgress } from '../train/types.js';
@@ -223,6 +224,8 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
       untrained,
       input,
       apEstimate,
+      // A cell with an AP estimate keeps one small test batch for the report's explorer.
+      ...(apEstimate ? { exampleBatch: exampleBatch(emb, e, data.test, cfg) } : {}),
       curve: model.curve,
       trainMs: model.trainMs,
       startedAt,

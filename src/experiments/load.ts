@@ -3,6 +3,7 @@ import { UserError, show } from '../core/errors.js';
 import type { ParamSpec } from '../core/params.js';
 import { datasetNames, getDataset } from '../data/index.js';
 import type { LossRegistry } from '../losses/registry.js';
+import { parseClaims } from '../claims/parse.js';
 import { canonicalJson, cellId } from './canonical.js';
 import { trackableMetrics } from './columns.js';
 import { experimentNameOf, findExperimentFile, readExperimentYaml } from './file.js';
@@ -76,7 +77,7 @@ class Checker {
   }
 }
 
-const TOP_KEYS = ['description', 'base', 'seeds', 'datasets', 'sweep', 'tolerances', 'report'];
+const TOP_KEYS = ['description', 'base', 'seeds', 'datasets', 'sweep', 'tolerances', 'report', 'claims'];
 const BASE_KEYS = ['dataset', 'train', 'loss', 'estimator', 'eval'];
 const PLUGIN_KEYS = ['name', 'params'];
 const DATASET_ENTRY_KEYS = ['name', 'params', 'set'];
@@ -438,6 +439,15 @@ export function loadExperiment(fileOrName: string, opts: LoadOptions): LoadedExp
   }
   const ks = [...new Set(configs.flatMap((cfg) => cfg.eval.k))].sort((a, b) => a - b);
   const tolerances = readTolerances(c, top.tolerances, ks);
+  const claims = parseClaims(top.claims, {
+    fail: (path, msg) => c.fail(path, msg),
+    params: [...sweptCols, 'loss.name'],
+    metrics: trackableMetrics(ks),
+    declared: (param) => {
+      const listed = [...(sweep.grid[param] ?? []), ...sweep.list.flatMap((e) => (param in e ? [e[param]] : []))];
+      return listed.length ? (listed as Array<string | number | boolean>) : undefined;
+    },
+  });
 
   const experiment: ResolvedExperiment = {
     name: experimentNameOf(file),
@@ -452,6 +462,7 @@ export function loadExperiment(fileOrName: string, opts: LoadOptions): LoadedExp
     report,
     overrides,
     swept: sweptCols,
+    claims,
   };
   return { experiment, cells };
 }

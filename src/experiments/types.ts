@@ -1,3 +1,4 @@
+import type { ClaimSpec } from '../claims/types.js';
 import type { Params } from '../core/params.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
 import type { StepRecord, TrainConfig } from '../train/types.js';
@@ -111,6 +112,8 @@ export interface ResolvedExperiment {
   overrides: ExperimentOverrides;
   /** Column names (key paths) of the swept parameters, in results.csv order. */
   swept: string[];
+  /** The file's `claims:` (src/claims/), answered after every run in claims.csv. */
+  claims?: ClaimSpec[];
 }
 
 export interface ApEstimate {
@@ -140,6 +143,8 @@ export interface CellResult {
    */
   input?: RetrievalMetrics;
   apEstimate: ApEstimate | null;
+  /** One small PK batch of the trained test embeddings (cells with an AP estimate; example-batch.ts). */
+  exampleBatch?: { embeddings: number[][]; labels: number[] } | null;
   curve: StepRecord[];
   trainMs: number;
   startedAt: string;
