@@ -14,9 +14,9 @@ export interface ClaimContext {
 
 type Obj = Record<string, unknown>;
 
-const KINDS = ['best', 'trend', 'better'] as const;
-const CLAIM_KEYS = ['text', ...KINDS, 'where', 'pin'];
-const KEYS: Record<(typeof KINDS)[number], string[]> = {
+export const KINDS = ['best', 'trend', 'better'] as const;
+export const CLAIM_KEYS = ['text', ...KINDS, 'where', 'pin'];
+export const KEYS: Record<(typeof KINDS)[number], string[]> = {
   best: ['param', 'value', 'metric', 'goal'],
   trend: ['param', 'metric', 'direction'],
   better: ['param', 'a', 'b', 'metric', 'goal'],
