@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { UserError, show } from '../core/errors.js';
+import { worseThanInputs } from '../experiments/input-baseline.js';
 import { vegaBundles } from './bundles.js';
 import { indexHtml, reportHtml, type IndexEntry } from './html.js';
 import { readExperimentResults, type ExperimentResults } from './read-results.js';
@@ -118,6 +119,10 @@ export async function buildReport(experiment: string, opts: BuildReportOptions):
     }),
     explorer: ((x) => (x ? explorerHtml(x) : ''))(explorerData(exp)),
     skipped: skippedNotes(exp, drawn),
+    notes: worseThanInputs(
+      { columns: [], rows: exp.summary.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? '' : String(v)]))) },
+      exp.swept,
+    ).map((w) => `Warning: ${w}.`),
     table: summaryTable(exp),
     resolved: resolved ?? null,
     manifest: exp.manifest ? manifestRest : null,

@@ -22,7 +22,7 @@ figure { margin: 1.2rem 0; } figcaption { font-weight: bold; margin-bottom: .4re
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; font-size: .85rem; } th, td { padding: .25rem .6rem; border-bottom: 1px solid #e5e5e5; white-space: nowrap; }
 th { background: #fafafa; text-align: left; position: sticky; top: 0; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.best { font-weight: bold; } .note { color: #555; font-size: .85rem; }
+td.best { font-weight: bold; } .note { color: #555; font-size: .85rem; } .note.warning { color: #a31515; font-weight: bold; }
 .findings > li { margin-bottom: .8rem; } .findings .claim { font-weight: bold; margin: .2rem 0; } .findings ul { margin: .2rem 0; }
 .verdict { display: inline-block; padding: 0 .4rem; border-radius: 3px; font-size: .8rem; font-weight: bold; color: #fff; }
 .v-holds { background: #2e7d32; } .v-fails { background: #c62828; } .v-open { background: #757575; } .chart-link { font-weight: normal; font-size: .85rem; }
@@ -67,6 +67,8 @@ export interface ReportPage {
   /** The τ explorer section (src/report/explorer.ts), '' when the results hold no batch for it. */
   explorer?: string;
   skipped: string[];
+  /** Plain-text notes shown above the summary table (e.g. training that made retrieval worse). */
+  notes?: string[];
   table: SummaryTable;
   resolved: unknown;
   manifest: unknown;
@@ -142,7 +144,9 @@ ${p.explorer ?? ''}
 <section id="summary">
 <h2>Summary table</h2>
 <p class="note">Mean over seeds ± half-width of the 95% confidence interval (from summary.csv); n = number of seeds; bold = best mean for the dataset.</p>
+${(p.notes ?? []).map((n) => `<p class="note warning">${h(n)}</p>`).join('\n')}
 ${tableHtml(p.table)}
+<p class="note">mAP, MAP@R, R@K: the whole test split under the protocol above. input mAP: the dataset's own features (L2-normalised) under the same protocol; untrained: the randomly initialised model. AP estimate and true AP: measured on the estimate batches (PK batches of the test embeddings, the training's B and P) — the loss's own estimate of each query's AP beside that query's exact AP on the same batch, same convention; a batch is a far easier retrieval problem than the whole test split.</p>
 </section>
 <section id="reproduce">
 <h2>Reproduce</h2>
