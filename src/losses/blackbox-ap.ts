@@ -17,12 +17,13 @@ import { lowerBound, upperBound } from './kernels/ranks.js';
  * sorted positive scores, before and after the move: O(B·log|P|) per query, no sort of the row.
  */
 export const blackboxApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
+  const prec = { float32: ctx.precision === 'float32' };
   const { groups, queries } = apBatch('blackbox-ap', x, n, d, labels);
   const { classOf, members, start } = groups;
   const lambda = params.lambda as number;
   const margin = params.margin as number;
 
-  const s = gram(x, n, d);
+  const s = gram(x, n, d, prec);
   // The shift is drawn for every score in row-major order, so a seed fixes it regardless of labels.
   if (margin > 0) {
     for (let q = 0; q < n; q++) {
@@ -92,7 +93,7 @@ export const blackboxApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
     }
     s.set(gRow, row);
   }
-  return { loss: 1 - meanValid(ap), grad: gramBackward(s, x, n, d), apPerQuery: ap };
+  return { loss: 1 - meanValid(ap), grad: gramBackward(s, x, n, d, prec), apPerQuery: ap };
 };
 
 const blackboxAp: LossPlugin = {

@@ -16,14 +16,15 @@ const COINCIDENT_SQ = 1e-24;
  * relu(d_ap − d_an + margin) over the selected triplets whose loss is > 0 (0 when there are none);
  * mining is a selection, constant in the backward pass.
  */
-export const tripletKernel: LossKernel = (x, n, d, labels, params) => {
+export const tripletKernel: LossKernel = (x, n, d, labels, params, ctx) => {
+  const prec = { float32: ctx.precision === 'float32' };
   checkBatch('triplet', x, n, d, labels);
   const margin = params.margin as number;
   const mining = params.mining as (typeof MINING)[number];
   const { classOf, members, start } = groupLabels(labels);
 
   // Two B×B arrays in all: S becomes the distances in place, and ∂L/∂d becomes ∂L/∂S in place.
-  const dist = gram(x, n, d);
+  const dist = gram(x, n, d, prec);
   const norms = new Float64Array(n);
   for (let i = 0; i < n; i++) norms[i] = dist[i * n + i]!;
   for (let i = 0; i < n; i++) {
@@ -107,7 +108,7 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params) => {
     }
   }
   for (let i = 0; i < n; i++) gd[i * n + i] = diag[i]!;
-  return { loss: sum / count, grad: gramBackward(gd, x, n, d) };
+  return { loss: sum / count, grad: gramBackward(gd, x, n, d, prec) };
 };
 
 const triplet: LossPlugin = {

@@ -5,6 +5,12 @@ import type { Rng } from '../core/rng.js';
 export interface LossContext {
   /** The run's seeded generator, for losses with randomness (e.g. Blackbox-AP's margin noise). */
   rng: Rng;
+  /**
+   * Precision of a fused kernel's two B×B×D products (S = X·Xᵀ and the gradient's (G+Gᵀ)·X):
+   * 'float64' (the default: exact, for `bench loss` and the parity tests) or 'float32' (about
+   * twice as fast; what training uses, its embeddings being float32 already).
+   */
+  precision?: 'float64' | 'float32';
 }
 
 export interface LossOutput {
@@ -57,7 +63,8 @@ export function fusedCompute(kernel: LossKernel): LossPlugin['compute'] {
     let apPerQuery: Float64Array | undefined;
     const op = tf.customGrad(((x: tf.Tensor) => {
       const [n, d] = x.shape as [number, number];
-      const out = kernel(Float64Array.from(x.dataSync()), n, d, labels, params, ctx);
+      // Training's tensors are float32: its products need no more (the loss terms stay float64).
+      const out = kernel(Float64Array.from(x.dataSync()), n, d, labels, params, { ...ctx, precision: ctx.precision ?? 'float32' });
       apPerQuery = out.apPerQuery;
       const grad = Float32Array.from(out.grad);
       return {

@@ -1,16 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../backend/index.js';
 import { UserError } from '../core/errors.js';
-import { resolveParams } from '../core/params.js';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveParams, type Params } from '../core/params.js';
 import { Rng } from '../core/rng.js';
 import type { LoadedDataset } from '../data/types.js';
 import { referenceComputes } from '../losses/reference/index.js';
 import type { LossRegistry } from '../losses/registry.js';
+import type { LossKernel } from '../losses/types.js';
 import { evaluateRetrieval } from '../metrics/retrieval.js';
 import { DEFAULT_TRAIN_CONFIG } from '../train/config.js';
 import { train } from '../train/train.js';
 import { blockLabels, randomUnitRows, roundRobinLabels } from './inputs.js';
 import { measure, type MeasureOptions, type PerfRecord } from './measure.js';
+import type { TorchPeer } from './peers.js';
 
 export const SUITES = ['losses', 'eval', 'train'] as const;
 export type Suite = (typeof SUITES)[number];
@@ -29,6 +34,10 @@ export interface SuiteContext {
   emit: (r: PerfRecord) => void;
   /** Progress for a person watching; silent in CI. */
   note: (s: string) => void;
+  /** PyTorch peers, timed right after each fused case they have a peer for (`--peer torch`). */
+  peer?: TorchPeer;
+  /** Where the peer reads each batch from. */
+  scratchDir?: string;
 }
 
 const D_LOSS = 512;
@@ -42,6 +51,10 @@ const TENSOR_PREDICTED_MAX_MS = 60_000;
  * when several cubes exceed it (measured: B=448 fails), so wasm gets a lower bound.
  */
 const TENSOR_MAX_CUBE_BYTES: Record<string, number> = { wasm: 256 * 2 ** 20, default: 1.5 * 2 ** 30 };
+
+/** The peers' settings: float32 PyTorch on 2 threads (this project's reference machine), up to 30 repeats. */
+const PEER_THREADS = 2;
+const PEER_BUDGET_MS = 10_000;
 
 const quick = (budgetMs: number): MeasureOptions => ({ warmup: 1, repeats: 7, budgetMs });
 
@@ -57,10 +70,46 @@ export async function fusedLossCases(ctx: SuiteContext): Promise<void> {
         const rng = new Rng(0);
         const kernel = plugin.kernel;
         const t = await measure(() => kernel(x, B, D_LOSS, labels, params, { rng }), { warmup: 5, repeats: 41, budgetMs: 5_000 });
-        ctx.emit({ suite: 'losses', name: plugin.name, impl: 'fused', backend: 'js', B, D: D_LOSS, P, ...t });
+        const ours = { suite: 'losses', name: plugin.name, impl: 'fused', backend: 'js', B, D: D_LOSS, P, ...t };
+        ctx.emit(ours);
+        if (ctx.peer?.peers[plugin.name]) await peerCase(ctx, ctx.peer, plugin.name, kernel, params, x, labels, ours);
       }
     }
   }
+}
+
+/** Runs the PyTorch peer of one fused case on the same batch, after checking it computes the same loss. */
+async function peerCase(
+  ctx: SuiteContext,
+  peer: TorchPeer,
+  name: string,
+  kernel: LossKernel,
+  params: Params,
+  x: Float64Array,
+  labels: Int32Array,
+  ours: PerfRecord,
+): Promise<void> {
+  const B = labels.length;
+  ctx.note(`losses: ${name} peer torch B=${B}`);
+  const checkParams = { ...params, ...peer.peers[name]!.check } as Params;
+  const expect = kernel(x, B, D_LOSS, labels, checkParams, { rng: new Rng(0) }).loss;
+  const file = join(ctx.scratchDir ?? tmpdir(), `batch-${B}.f64`);
+  writeFileSync(file, new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+  const answer = await peer.run({
+    loss: name, B, D: D_LOSS, labels: Array.from(labels), x: file, params, checkParams, expect,
+    repeats: 30, budgetMs: PEER_BUDGET_MS, threads: PEER_THREADS,
+  });
+  const base = { suite: 'losses', name, impl: 'peer', backend: 'torch', B, D: D_LOSS, P };
+  if (!answer.ok) {
+    ctx.emit({ ...base, ...skipped(), error: answer.error });
+    return;
+  }
+  const speedup = Math.round((answer.medianMs / ours.medianMs) * 10) / 10;
+  const { medianMs, minMs, maxMs, repeats } = answer;
+  ctx.emit({
+    ...base, medianMs, minMs, maxMs, repeats, peakRssMb: NaN, speedup,
+    error: `${peer.peers[name]!.peer}; same loss as ours (${answer.peerLoss.toPrecision(6)}); ours ${speedup}× faster`,
+  });
 }
 
 export async function tensorLossCases(ctx: SuiteContext): Promise<void> {

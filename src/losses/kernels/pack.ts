@@ -113,3 +113,49 @@ function packTransposed(fns: PackFns, f: Float64Array, base: number, src: number
   for (let t = k2; t < kp; t++) for (let row = 0; row < pairedRows; row++) f[at(row, t)] = t < k ? f[src + t * rows + row]! : 0;
   for (let row = pairedRows; row < rows; row++) for (let t = 0; t < kp; t++) f[at(row, t)] = t < k ? f[src + t * rows + row]! : 0;
 }
+
+/**
+ * The float32 panel layout of matmul.ts: element (row, t) of a panel of `pr` rows, panel p, at
+ * base + p·pr·kp + ((t>>2)·pr + r)·4 + (t&3) (f32 elements), so one 16-byte vector holds four
+ * consecutive t. Rows of length k held (already rounded to float32) at element `src` of `f` are
+ * moved four at a time by the same wasm copy loop; rows are zero-padded to a multiple of pr and
+ * k to kp (a multiple of 4).
+ */
+export function packPanels32(fns: PackFns, f: Float32Array, base: number, src: number, rows: number, k: number, kp: number, pr: number): void {
+  const step = 4 * pr;
+  const quads = k >> 2;
+  const paddedRows = Math.ceil(rows / pr) * pr;
+  for (let row = 0; row < paddedRows; row++) {
+    let o = base + Math.floor(row / pr) * pr * kp + (row % pr) * 4;
+    let t = 0;
+    if (row < rows) {
+      const s = src + row * k;
+      if (quads > 0) fns.copyPairs(o * 4, s * 4, quads, step * 4);
+      o += quads * step;
+      t = quads * 4;
+      if (t < k) {
+        for (let e = 0; e < 4; e++) f[o + e] = t + e < k ? f[s + t + e]! : 0;
+        t += 4;
+        o += step;
+      }
+    }
+    for (; t < kp; t += 4, o += step) f.fill(0, o, o + 4);
+  }
+}
+
+/**
+ * The same float32 layout from a k×rows row-major float64 matrix (its columns become the rows):
+ * element-wise in JS, which reads `src` in order; O(rows·k), small beside the product it feeds.
+ */
+export function packTransposed32(f: Float32Array, base: number, src: Float64Array, rows: number, k: number, kp: number, pr: number): void {
+  const panel = pr * kp;
+  const paddedRows = Math.ceil(rows / pr) * pr;
+  for (let t = 0; t < kp; t++) {
+    const tq = (t >> 2) * pr * 4 + (t & 3);
+    const s = t * rows;
+    for (let row = 0; row < paddedRows; row++) {
+      const at = base + Math.floor(row / pr) * panel + tq + (row % pr) * 4;
+      f[at] = t < k && row < rows ? src[s + row]! : 0;
+    }
+  }
+}
