@@ -72,8 +72,11 @@ export class TorchPeer {
   ) {}
 
   static async start(python: string, script: string = TORCH_PEER_SCRIPT): Promise<TorchPeer> {
-    // One thread per process in BLAS/OpenMP as set by the script (torch.set_num_threads), not all cores.
-    const child = spawn(python, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // The script sets torch's thread count per request. OpenMP threads that spin while waiting
+    // lose several-fold on a loaded machine (measured here: 4× at B=64), which would flatter our
+    // ratios; passive waiting keeps the peer at its best unless the caller chose otherwise.
+    const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+    const child = spawn(python, [script], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const stderr: string[] = [];
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (s: string) => stderr.push(s));

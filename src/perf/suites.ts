@@ -9,7 +9,7 @@ import { Rng } from '../core/rng.js';
 import type { LoadedDataset } from '../data/types.js';
 import { referenceComputes } from '../losses/reference/index.js';
 import type { LossRegistry } from '../losses/registry.js';
-import type { LossKernel } from '../losses/types.js';
+import type { LossKernel, LossPlugin } from '../losses/types.js';
 import { evaluateRetrieval } from '../metrics/retrieval.js';
 import { DEFAULT_TRAIN_CONFIG } from '../train/config.js';
 import { train } from '../train/train.js';
@@ -56,6 +56,12 @@ const TENSOR_MAX_CUBE_BYTES: Record<string, number> = { wasm: 256 * 2 ** 20, def
 const PEER_THREADS = 2;
 const PEER_BUDGET_MS = 10_000;
 
+/** The fused kernels are measured with both product precisions; 'fused' keeps its meaning (float64). */
+const FUSED_PRECISIONS: Array<[string, 'float64' | 'float32']> = [
+  ['fused', 'float64'],
+  ['fused-f32', 'float32'],
+];
+
 const quick = (budgetMs: number): MeasureOptions => ({ warmup: 1, repeats: 7, budgetMs });
 
 export async function fusedLossCases(ctx: SuiteContext): Promise<void> {
@@ -69,10 +75,14 @@ export async function fusedLossCases(ctx: SuiteContext): Promise<void> {
         const labels = blockLabels(B, P);
         const rng = new Rng(0);
         const kernel = plugin.kernel;
-        const t = await measure(() => kernel(x, B, D_LOSS, labels, params, { rng }), { warmup: 5, repeats: 41, budgetMs: 5_000 });
-        const ours = { suite: 'losses', name: plugin.name, impl: 'fused', backend: 'js', B, D: D_LOSS, P, ...t };
-        ctx.emit(ours);
-        if (ctx.peer?.peers[plugin.name]) await peerCase(ctx, ctx.peer, plugin.name, kernel, params, x, labels, ours);
+        // float64 products (`bench loss`, the parity tests) and float32 ones (what training runs).
+        const rows: PerfRecord[] = [];
+        for (const [impl, precision] of FUSED_PRECISIONS) {
+          const t = await measure(() => kernel(x, B, D_LOSS, labels, params, { rng, precision }), { warmup: 5, repeats: 41, budgetMs: 5_000 });
+          rows.push({ suite: 'losses', name: plugin.name, impl, backend: 'js', B, D: D_LOSS, P, ...t });
+          ctx.emit(rows[rows.length - 1]!);
+        }
+        if (ctx.peer?.peers[plugin.name]) await peerCase(ctx, ctx.peer, plugin.name, kernel, params, x, labels, rows);
       }
     }
   }
@@ -87,7 +97,7 @@ async function peerCase(
   params: Params,
   x: Float64Array,
   labels: Int32Array,
-  ours: PerfRecord,
+  ours: PerfRecord[],
 ): Promise<void> {
   const B = labels.length;
   ctx.note(`losses: ${name} peer torch B=${B}`);
@@ -104,11 +114,15 @@ async function peerCase(
     ctx.emit({ ...base, ...skipped(), error: answer.error });
     return;
   }
-  const speedup = Math.round((answer.medianMs / ours.medianMs) * 10) / 10;
+  // The ratio is against our float32 row (the peer is float32 too); the float64 one is in the note.
+  const ratio = (r: PerfRecord): number => Math.round((answer.medianMs / r.medianMs) * 10) / 10;
+  const f32 = ours.find((r) => r.impl === 'fused-f32') ?? ours[0]!;
+  const f64 = ours.find((r) => r.impl === 'fused') ?? ours[0]!;
+  const speedup = ratio(f32);
   const { medianMs, minMs, maxMs, repeats } = answer;
   ctx.emit({
     ...base, medianMs, minMs, maxMs, repeats, peakRssMb: NaN, speedup,
-    error: `${peer.peers[name]!.peer}; same loss as ours (${answer.peerLoss.toPrecision(6)}); ours ${speedup}× faster`,
+    error: `${peer.peers[name]!.peer}; same loss as ours (${answer.peerLoss.toPrecision(6)}); ours ${speedup}× faster (float64: ${ratio(f64)}×)`,
   });
 }
 
@@ -191,13 +205,20 @@ function perfDataset(n: number, dim: number, classes: number): LoadedDataset {
 export async function trainSuite(ctx: SuiteContext): Promise<void> {
   const data = perfDataset(4_000, 784, 200);
   const steps = 25;
+  const [din, hidden, emb] = [784, 256, 128];
   for (const B of ctx.sizes ?? DEFAULT_SIZES.train) {
     for (const backend of ctx.tensorBackends) {
       await selectBackend(backend);
+      // The parts of a step, each alone on the same backend: the model's five matmuls (two forward,
+      // three for the weight and hidden gradients) and each loss's forward + backward on B×128.
+      const mm = await modelMatmuls(B, din, hidden, emb);
+      ctx.emit({ suite: 'train', name: `mlp ${din}→${hidden}→${emb}`, impl: 'matmuls-only', backend, B, D: emb, P, ...mm });
       for (const plugin of ctx.registry.all()) {
-        ctx.note(`train: mlp 784→256→128 + ${plugin.name} on ${backend} B=${B}`);
+        ctx.note(`train: mlp ${din}→${hidden}→${emb} + ${plugin.name} on ${backend} B=${B}`);
         const params = resolveParams(plugin.params, {}, `loss ${plugin.name}`);
-        const cfg = { ...DEFAULT_TRAIN_CONFIG, model: 'mlp' as const, hidden: 256, embeddingDim: 128, batchSize: B, perClass: P, iterations: steps, logEvery: steps };
+        const lossOnly = await measure(() => lossStep(plugin.compute, B, emb, params), { warmup: 3, repeats: 21, budgetMs: 3_000 });
+        ctx.emit({ suite: 'train', name: plugin.name, impl: 'loss-only', backend, B, D: emb, P, ...lossOnly });
+        const cfg = { ...DEFAULT_TRAIN_CONFIG, model: 'mlp' as const, hidden, embeddingDim: emb, batchSize: B, perClass: P, iterations: steps, logEvery: steps };
         const stamps: number[] = [];
         let peak = 0;
         await train(cfg, data, plugin, params, {
@@ -210,12 +231,51 @@ export async function trainSuite(ctx: SuiteContext): Promise<void> {
         const times = stamps.slice(1).map((t, i) => t - stamps[i]!).slice(3).sort((a, b) => a - b);
         if (!times.length) continue;
         const r2 = (v: number): number => Math.round(v * 100) / 100;
+        const median = r2(times[times.length >> 1]!);
+        const rest = r2(median - lossOnly.medianMs - mm.medianMs);
         ctx.emit({
-          suite: 'train', name: `mlp+${plugin.name}`, impl: 'adam-step', backend, B, D: 128, P,
-          medianMs: r2(times[times.length >> 1]!), minMs: r2(times[0]!), maxMs: r2(times[times.length - 1]!),
+          suite: 'train', name: `mlp+${plugin.name}`, impl: 'adam-step', backend, B, D: emb, P,
+          medianMs: median, minMs: r2(times[0]!), maxMs: r2(times[times.length - 1]!),
           peakRssMb: Math.round(peak / 2 ** 20), repeats: times.length,
+          error: `loss ${lossOnly.medianMs} + model matmuls ${mm.medianMs} ms; the other ${rest} ms: biases, ReLU, L2 normalisation and their gradients, Adam, batch copy`,
         });
       }
     }
   }
+}
+
+/**
+ * Times the MLP's matmuls of one step, forward and backward, on operands of the step's shapes
+ * made once beforehand (as the step's weights and activations already exist); the first layer
+ * needs no input gradient.
+ */
+async function modelMatmuls(B: number, din: number, hidden: number, emb: number): Promise<Awaited<ReturnType<typeof measure>>> {
+  const rng = new Rng(4);
+  const t = (r: number, c: number): tf.Tensor2D => tf.tensor2d(Float32Array.from({ length: r * c }, () => rng.normal()), [r, c]);
+  const [x, w1, w2, dE] = [t(B, din), t(din, hidden), t(hidden, emb), t(B, emb)];
+  try {
+    return await measure(() => tf.tidy(() => {
+      const h = tf.matMul(x, w1);
+      const e = tf.matMul(h, w2);
+      // Transposes first, as the model's own gradient does (wasm's transposed matMul is far slower).
+      const dH = tf.matMul(dE, tf.transpose(w2));
+      const dW2 = tf.matMul(tf.transpose(h), dE);
+      const dW1 = tf.matMul(tf.transpose(x), dH);
+      for (const r of [e, dW2, dW1]) r.dataSync();
+    }), { warmup: 3, repeats: 21, budgetMs: 3_000 });
+  } finally {
+    tf.dispose([x, w1, w2, dE]);
+  }
+}
+
+/** One loss forward + backward through its tfjs compute, on unit rows as the model gives them. */
+function lossStep(compute: LossPlugin['compute'], B: number, emb: number, params: Params): void {
+  const x = tf.tensor2d(Float32Array.from(randomUnitRows(B, emb, 5)), [B, emb]);
+  const labels = blockLabels(B, P);
+  tf.tidy(() => {
+    const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => compute(e as tf.Tensor2D, labels, params, { rng: new Rng(0) }).loss)(x);
+    value.dataSync();
+    grad.dataSync();
+  });
+  x.dispose();
 }
