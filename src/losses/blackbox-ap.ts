@@ -23,7 +23,7 @@ export const blackboxApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   const lambda = params.lambda as number;
   const margin = params.margin as number;
 
-  const s = gram(x, n, d, prec);
+  const s = gram(x, n, d, { ...prec, scratch: true });
   // The shift is drawn for every score in row-major order, so a seed fixes it regardless of labels.
   if (margin > 0) {
     for (let q = 0; q < n; q++) {

@@ -17,7 +17,7 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   const L = bins + 1;
   const delta = 4 / bins;
   // S is overwritten row by row with ∂L/∂S (query q reads and writes row q only).
-  const s = gram(x, n, d, prec);
+  const s = gram(x, n, d, { ...prec, scratch: true });
   const gRow = new Float64Array(n);
   const ap = new Float64Array(n).fill(NaN);
   const hPos = new Float64Array(L);

@@ -40,7 +40,7 @@ export const smoothApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   const includeQuery = params.includeQuery as boolean;
 
   // S is overwritten row by row with ∂L/∂S (query q reads and writes row q only): one B×B array.
-  const s = gram(x, n, d, prec);
+  const s = gram(x, n, d, { ...prec, scratch: true });
   const ap = new Float64Array(n).fill(NaN);
   const maxPos = groups.maxClassSize;
   // σ'(·)/τ per (positive, item) of the current query, kept from the forward loop for the backward one.

@@ -2,6 +2,7 @@ import { UserError } from '../core/errors.js';
 import { fusedCompute, type LossKernel, type LossPlugin } from './types.js';
 import { checkBatch, groupLabels } from './kernels/batch.js';
 import { gram, gramBackward } from './kernels/gram.js';
+import { SCRATCH, scratchF64 } from './kernels/scratch.js';
 
 export const MINING = ['all', 'semihard', 'hard', 'batch-hard'] as const;
 
@@ -24,7 +25,7 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   const { classOf, members, start } = groupLabels(labels);
 
   // Two B×B arrays in all: S becomes the distances in place, and ∂L/∂d becomes ∂L/∂S in place.
-  const dist = gram(x, n, d, prec);
+  const dist = gram(x, n, d, { ...prec, scratch: true });
   const norms = new Float64Array(n);
   for (let i = 0; i < n; i++) norms[i] = dist[i * n + i]!;
   for (let i = 0; i < n; i++) {
@@ -35,7 +36,7 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   }
 
   // ∂L/∂d_ij, before the 1/N of the mean (N is only known at the end).
-  const gd = new Float64Array(n * n);
+  const gd = scratchF64(SCRATCH.pairs, n * n, true);
   let count = 0;
   let sum = 0;
   let anchors = 0;

@@ -1,13 +1,19 @@
 import { matmulABt } from './matmul.js';
+import { SCRATCH, scratchF64 } from './scratch.js';
 
 /** How a kernel's two products are computed: see MatmulOptions.float32. */
 export interface GramOptions {
   float32?: boolean;
 }
 
-/** S = X·Xᵀ (n×n) for row-major X (n×d): every loss's similarity matrix s_ij = x_i·x_j. */
-export function gram(x: Float64Array, n: number, d: number, opts: GramOptions = {}): Float64Array {
-  return matmulABt(x, n, x, n, d, new Float64Array(n * n), { symmetric: true, float32: opts.float32 ?? false });
+/**
+ * S = X·Xᵀ (n×n) for row-major X (n×d): every loss's similarity matrix s_ij = x_i·x_j.
+ * `scratch`: write S into the kernels' reused scratch slot (see scratch.ts) instead of a fresh
+ * array; for a kernel that consumes S before it returns.
+ */
+export function gram(x: Float64Array, n: number, d: number, opts: GramOptions & { scratch?: boolean } = {}): Float64Array {
+  const out = opts.scratch ? scratchF64(SCRATCH.gram, n * n) : new Float64Array(n * n);
+  return matmulABt(x, n, x, n, d, out, { symmetric: true, float32: opts.float32 ?? false });
 }
 
 /**
