@@ -91,7 +91,7 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
     }
     s.set(gRow, row);
   }
-  return { loss: 1 - meanValid(ap), grad: gramBackward(s, x, n, d, prec), apPerQuery: ap };
+  return { loss: 1 - meanValid(ap), grad: gramBackward(s, x, n, d, { ...prec, out: ctx.gradOut }), apPerQuery: ap };
 };
 
 const fastAp: LossPlugin = {

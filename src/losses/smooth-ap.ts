@@ -191,7 +191,7 @@ export const smoothApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
     }
   }
 
-  const grad = gramBackward(s, x, n, d, prec);
+  const grad = gramBackward(s, x, n, d, { ...prec, out: ctx.gradOut });
   return { loss: 1 - meanValid(ap), grad, apPerQuery: ap };
 };
 

@@ -89,7 +89,7 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params, ctx) => {
         'a batch needs a class with 2 or more items and at least 2 classes',
     );
   }
-  if (count === 0) return { loss: 0, grad: new Float64Array(n * d) };
+  if (count === 0) return { loss: 0, grad: ctx.gradOut ? ctx.gradOut.subarray(0, n * d).fill(0) : new Float64Array(n * d) };
 
   // d_ij = √(s_ii + s_jj − 2 s_ij): ∂d/∂s_ij = −1/d, ∂d/∂s_ii = ∂d/∂s_jj = 1/(2d). The diagonal of
   // ∂L/∂d is zero (no triplet pairs an item with itself), so it collects the s_ii terms at the end.
@@ -109,7 +109,7 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params, ctx) => {
     }
   }
   for (let i = 0; i < n; i++) gd[i * n + i] = diag[i]!;
-  return { loss: sum / count, grad: gramBackward(gd, x, n, d, prec) };
+  return { loss: sum / count, grad: gramBackward(gd, x, n, d, { ...prec, out: ctx.gradOut }) };
 };
 
 const triplet: LossPlugin = {

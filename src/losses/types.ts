@@ -11,6 +11,13 @@ export interface LossContext {
    * twice as fast; what training uses, its embeddings being float32 already).
    */
   precision?: 'float64' | 'float32';
+  /**
+   * Where a fused kernel may write its gradient (at least B×D entries) instead of a fresh
+   * array: the caller reuses it from call to call and reads it before the next one. A fresh
+   * multi-megabyte array costs a page fault per 4 KB on its first write (about 1 ms of a 3 ms
+   * loss at B = 224 on this project's VM), so training passes one.
+   */
+  gradOut?: Float64Array;
 }
 
 export interface LossOutput {
@@ -59,12 +66,21 @@ export interface LossPlugin {
  * once (value and gradient together) and the backward pass only scales the stored gradient.
  */
 export function fusedCompute(kernel: LossKernel): LossPlugin['compute'] {
+  // The kernel's input and gradient buffers, reused while the batch shape stays the same (the
+  // gradient is copied out to float32 before the next call).
+  let xBuf = new Float64Array(0);
+  let gradBuf = new Float64Array(0);
   return (embeddings, labels, params, ctx) => {
     let apPerQuery: Float64Array | undefined;
     const op = tf.customGrad(((x: tf.Tensor) => {
       const [n, d] = x.shape as [number, number];
+      if (xBuf.length !== n * d) {
+        xBuf = new Float64Array(n * d);
+        gradBuf = new Float64Array(n * d);
+      }
+      xBuf.set(x.dataSync());
       // Training's tensors are float32: its products need no more (the loss terms stay float64).
-      const out = kernel(Float64Array.from(x.dataSync()), n, d, labels, params, { ...ctx, precision: ctx.precision ?? 'float32' });
+      const out = kernel(xBuf, n, d, labels, params, { ...ctx, precision: ctx.precision ?? 'float32', gradOut: ctx.gradOut ?? gradBuf });
       apPerQuery = out.apPerQuery;
       const grad = Float32Array.from(out.grad);
       return {

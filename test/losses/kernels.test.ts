@@ -297,3 +297,34 @@ describe('batch helpers', () => {
     expect(vs.map((v) => upperBound(s, 5, v))).toEqual([0, 1, 3, 3, 4, 5, 5]);
   });
 });
+
+describe('kernels with a caller-supplied gradient buffer (ctx.gradOut, as training passes)', () => {
+  it('each built-in kernel writes exactly its fresh gradient into the buffer and returns that memory, across calls', async () => {
+    const { Rng } = await import('../../src/core/rng.js');
+    const { smoothApKernel } = await import('../../src/losses/smooth-ap.js');
+    const { tripletKernel } = await import('../../src/losses/triplet.js');
+    const { fastApKernel } = await import('../../src/losses/fast-ap.js');
+    const { blackboxApKernel } = await import('../../src/losses/blackbox-ap.js');
+    const [n, d] = [24, 10];
+    const labels = Int32Array.from({ length: n }, (_, i) => Math.floor(i / 3));
+    const cases = [
+      [smoothApKernel, { tau: 0.05, includeQuery: true }],
+      [tripletKernel, { margin: 0.1, mining: 'all' }],
+      [fastApKernel, { bins: 10 }],
+      [blackboxApKernel, { lambda: 4, margin: 0 }],
+    ] as const;
+    // Longer than needed and dirty: only the first n·d entries are the gradient.
+    const gradOut = new Float64Array(n * d + 5).fill(7);
+    for (const [kernel, params] of cases) {
+      for (const seed of [1, 2]) {
+        const x = randomMatrix(n * d, seed);
+        const fresh = kernel(x, n, d, labels, params, { rng: new Rng(0) });
+        const into = kernel(x, n, d, labels, params, { rng: new Rng(0), gradOut });
+        expect(into.grad.buffer).toBe(gradOut.buffer);
+        expect(into.grad.length).toBe(n * d);
+        expect([...into.grad]).toEqual([...fresh.grad]);
+        expect(into.loss).toBe(fresh.loss);
+      }
+    }
+  });
+});

@@ -18,15 +18,15 @@ export function gram(x: Float64Array, n: number, d: number, opts: GramOptions & 
 
 /**
  * Chains a gradient G = ∂L/∂S (each s_ij treated as its own variable, s_ii included) to the
- * embeddings: ∂L/∂X = (G + Gᵀ)·X. `g` is overwritten with G + Gᵀ (it is the caller's scratch)
- * when the dense product is used.
+ * embeddings: ∂L/∂X = (G + Gᵀ)·X, written into `out` when given (a kernel's ctx.gradOut).
+ * `g` is overwritten with G + Gᵀ (it is the caller's scratch) when the dense product is used.
  *
  * A loss whose G is mostly zero (Blackbox-AP: only pairs whose rank moves, ~1% of a batch of
  * 224, 0.1% at 1024) gets the sparse product instead, 2·D multiply-adds per non-zero entry
  * against B·D per row for the dense one; counting the non-zeros is one pass over G.
  */
-export function gramBackward(g: Float64Array, x: Float64Array, n: number, d: number, opts: GramOptions = {}): Float64Array {
-  const res = new Float64Array(n * d);
+export function gramBackward(g: Float64Array, x: Float64Array, n: number, d: number, opts: GramOptions & { out?: Float64Array } = {}): Float64Array {
+  const res = opts.out ? opts.out.subarray(0, n * d) : new Float64Array(n * d);
   if (countNonZero(g, n * n, SPARSE_MAX_SHARE * n * n) <= SPARSE_MAX_SHARE * n * n) return sparseGramBackward(g, x, n, d, res);
   symmetrizeInPlace(g, n);
   return matmulABt(g, n, x, d, n, res, { bTransposed: true, float32: opts.float32 ?? false });
