@@ -145,17 +145,25 @@ export function packPanels32(fns: PackFns, f: Float32Array, base: number, src: n
 
 /**
  * The same float32 layout from a k×rows row-major float64 matrix (its columns become the rows):
- * element-wise in JS, which reads `src` in order; O(rows·k), small beside the product it feeds.
+ * in JS, reading `src` in order, one source row (one t) at a time; within a panel the pr
+ * entries of that t sit 4 apart and the next panel's pr·kp further. O(rows·k), small beside
+ * the product it feeds.
  */
 export function packTransposed32(f: Float32Array, base: number, src: Float64Array, rows: number, k: number, kp: number, pr: number): void {
-  const panel = pr * kp;
-  const paddedRows = Math.ceil(rows / pr) * pr;
+  const panelStride = pr * kp;
+  const panels = Math.ceil(rows / pr);
+  const full = Math.floor(rows / pr);
   for (let t = 0; t < kp; t++) {
-    const tq = (t >> 2) * pr * 4 + (t & 3);
-    const s = t * rows;
-    for (let row = 0; row < paddedRows; row++) {
-      const at = base + Math.floor(row / pr) * panel + tq + (row % pr) * 4;
-      f[at] = t < k && row < rows ? src[s + row]! : 0;
+    const tOff = base + (t >> 2) * pr * 4 + (t & 3);
+    if (t >= k) {
+      for (let p = 0; p < panels; p++) for (let r = 0; r < pr; r++) f[tOff + p * panelStride + r * 4] = 0;
+      continue;
     }
+    const s = t * rows;
+    let o = tOff;
+    let c = s;
+    for (let p = 0; p < full; p++, o += panelStride) for (let r = 0; r < pr; r++) f[o + r * 4] = src[c++]!;
+    // The last, partial panel: its missing rows are zero.
+    if (full < panels) for (let r = 0; r < pr; r++) f[o + r * 4] = full * pr + r < rows ? src[c++]! : 0;
   }
 }
