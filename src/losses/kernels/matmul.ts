@@ -1,6 +1,6 @@
 import { Code, I32, V128, op, wasmApi, wasmModule, type WasmMemory } from '../../core/wasm-asm.js';
 import { TilePool, threadCount, type TileFn } from './matmul-pool.js';
-import { packModule, packPanels, packPanels32, packTransposed32, type PackFns } from './pack.js';
+import { packModule, packPanels, packRows32, packTransposed32, type PackFns } from './pack.js';
 
 /**
  * C = A·Bᵀ in float64 (A m×k, B n×k, both row-major). The similarity matrix S = X·Xᵀ and the
@@ -215,10 +215,10 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
   const aBytes = mp * kp * eb;
   const bBytes = np * kp * eb;
   const cOff = aBytes + bBytes;
-  // The operands are copied as they are (rounded to float32 for float32) into a staging area
-  // after C, then packed from there; a transposed float32 B is packed straight from `b`.
+  // float64 operands are copied as they are into a staging area after C, then packed from there
+  // by the wasm moves; float32 ones are packed straight from the operands.
   const stageByte = roundUp(cOff + mp * np * eb, 16);
-  const end = stageByte + Math.max(m, n) * k * eb;
+  const end = eb === 8 ? stageByte + Math.max(m, n) * k * eb : stageByte;
   const have = eng.mem.buffer.byteLength;
   if (end > have) eng.mem.grow(Math.ceil((end - have) / 65536));
   const buf = eng.mem.buffer;
@@ -231,15 +231,11 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
     if (b !== a || n > m) f.set(b.subarray(0, n * k), stage);
     packPanels(eng.pack, f, aBytes / 8, stage, n, k, kp, NR, opts.bTransposed ?? false);
   } else {
+    // float32 panels are written straight from the float64 operands (no staging copy).
     const f = new Float32Array(buf, 0, end / 4);
-    const stage = stageByte / 4;
-    f.set(a.subarray(0, m * k), stage);
-    packPanels32(eng.pack, f, 0, stage, m, k, kp, MR);
+    packRows32(f, 0, a, m, k, kp, MR);
     if (opts.bTransposed) packTransposed32(f, aBytes / 4, b, n, k, kp, NR);
-    else {
-      if (b !== a || n > m) f.set(b.subarray(0, n * k), stage);
-      packPanels32(eng.pack, f, aBytes / 4, stage, n, k, kp, NR);
-    }
+    else packRows32(f, aBytes / 4, b, n, k, kp, NR);
   }
 
   const nJp = np / NR;

@@ -117,11 +117,12 @@ function packTransposed(fns: PackFns, f: Float64Array, base: number, src: number
 /**
  * The float32 panel layout of matmul.ts: element (row, t) of a panel of `pr` rows, panel p, at
  * base + p·pr·kp + ((t>>2)·pr + r)·4 + (t&3) (f32 elements), so one 16-byte vector holds four
- * consecutive t. Rows of length k held (already rounded to float32) at element `src` of `f` are
- * moved four at a time by the same wasm copy loop; rows are zero-padded to a multiple of pr and
- * k to kp (a multiple of 4).
+ * consecutive t. Rows of length k are read from the float64 `src` and rounded as they are
+ * written, in one JS pass: converting into the shared memory with TypedArray.set first and then
+ * moving measured slower (V8's set into shared memory converts element by element, ~2.6 ns each).
+ * Rows are zero-padded to a multiple of pr and k to kp (a multiple of 4).
  */
-export function packPanels32(fns: PackFns, f: Float32Array, base: number, src: number, rows: number, k: number, kp: number, pr: number): void {
+export function packRows32(f: Float32Array, base: number, src: Float64Array, rows: number, k: number, kp: number, pr: number): void {
   const step = 4 * pr;
   const quads = k >> 2;
   const paddedRows = Math.ceil(rows / pr) * pr;
@@ -129,12 +130,16 @@ export function packPanels32(fns: PackFns, f: Float32Array, base: number, src: n
     let o = base + Math.floor(row / pr) * pr * kp + (row % pr) * 4;
     let t = 0;
     if (row < rows) {
-      const s = src + row * k;
-      if (quads > 0) fns.copyPairs(o * 4, s * 4, quads, step * 4);
-      o += quads * step;
+      let s = row * k;
+      for (let q = 0; q < quads; q++, o += step, s += 4) {
+        f[o] = src[s]!;
+        f[o + 1] = src[s + 1]!;
+        f[o + 2] = src[s + 2]!;
+        f[o + 3] = src[s + 3]!;
+      }
       t = quads * 4;
       if (t < k) {
-        for (let e = 0; e < 4; e++) f[o + e] = t + e < k ? f[s + t + e]! : 0;
+        for (let e = 0; e < 4; e++) f[o + e] = t + e < k ? src[s + e]! : 0;
         t += 4;
         o += step;
       }
