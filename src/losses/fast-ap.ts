@@ -8,7 +8,8 @@ import { gram, gramBackward } from './kernels/gram.js';
  * at most two adjacent bins, so a query costs O(B + bins) forward and backward, O(B²) in all
  * beside the shared matmul. The query itself is in neither histogram (standard convention).
  */
-export const fastApKernel: LossKernel = (x, n, d, labels, params) => {
+export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
+  const prec = { float32: ctx.precision === 'float32' };
   const { groups, queries } = apBatch('fast-ap', x, n, d, labels);
   const { classOf } = groups;
   const bins = params.bins as number;
@@ -16,7 +17,7 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params) => {
   const L = bins + 1;
   const delta = 4 / bins;
   // S is overwritten row by row with ∂L/∂S (query q reads and writes row q only).
-  const s = gram(x, n, d);
+  const s = gram(x, n, d, { ...prec, scratch: true });
   const gRow = new Float64Array(n);
   const ap = new Float64Array(n).fill(NaN);
   const hPos = new Float64Array(L);
@@ -90,7 +91,7 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params) => {
     }
     s.set(gRow, row);
   }
-  return { loss: 1 - meanValid(ap), grad: gramBackward(s, x, n, d), apPerQuery: ap };
+  return { loss: 1 - meanValid(ap), grad: gramBackward(s, x, n, d, { ...prec, out: ctx.gradOut }), apPerQuery: ap };
 };
 
 const fastAp = defineLoss({
