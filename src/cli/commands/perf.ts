@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { formatDuration } from '../../experiments/progress.js';
 import { UserError, show } from '../../core/errors.js';
 import { markdownTable } from '../../core/text-table.js';
 import { selectBackend } from '../../backend/index.js';
@@ -96,6 +97,7 @@ const command: CommandModule<GlobalArgs, PerfArgs> = {
     const scratchDir = peer ? mkdtempSync(join(tmpdir(), 'rankbench-peer-')) : undefined;
     const rows: PerfRecord[] = [];
     const live = process.stderr.isTTY && !process.env.CI;
+    const t0 = Date.now();
     const ctx: SuiteContext = {
       registry,
       ...(sizes ? { sizes } : {}),
@@ -105,8 +107,9 @@ const command: CommandModule<GlobalArgs, PerfArgs> = {
         rows.push(r);
         if (args.json) process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(r).filter(([, v]) => !(typeof v === 'number' && Number.isNaN(v))))) + '\n');
       },
+      // What runs now, how many cases are done and for how long: a full run takes minutes.
       note: (s) => {
-        if (live) process.stderr.write(`\r\x1b[2K${s}`);
+        if (live) process.stderr.write(`\r\x1b[2K[${rows.length} done, ${formatDuration(Date.now() - t0)}] measuring ${s}`);
       },
     };
     try {
