@@ -30,7 +30,7 @@ export const blackboxApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
       const c = classOf[q]!;
       for (let j = 0; j < n; j++) {
         const shift = (margin * Math.abs(ctx.rng.normal())) / 2;
-        s[q * n + j] += classOf[j] === c ? -shift : shift;
+        s[q * n + j]! += classOf[j] === c ? -shift : shift;
       }
     }
   }

@@ -44,8 +44,8 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
       const l0 = Math.floor(u);
       const frac = u - l0;
       const h = classOf[j] === c ? hPos : hNeg;
-      if (l0 >= 0 && l0 < L) h[l0] += 1 - frac;
-      if (l0 + 1 >= 0 && l0 + 1 < L) h[l0 + 1] += frac;
+      if (l0 >= 0 && l0 < L) h[l0]! += 1 - frac;
+      if (l0 + 1 >= 0 && l0 + 1 < L) h[l0 + 1]! += frac;
     }
     // FastAP_q = (1/N⁺) Σ_l f_l, f_l = h⁺_l·H⁺_l/H_l over active bins (h⁺_l·H⁺_l > 0, H_l > 0).
     // For active l: ∂f_l/∂h⁺_m = [m=l]·H⁺_l/H_l + [m≤l]·(h⁺_l − f_l)/H_l and ∂f_l/∂h⁻_m = −[m≤l]·f_l/H_l;

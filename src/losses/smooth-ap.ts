@@ -167,7 +167,7 @@ export const smoothApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
       let u = 0;
       for (let j = 0; j < n; j++) {
         const t = dsig[base + j]!;
-        s[row + j] += c * t;
+        s[row + j]! += c * t;
         u += t;
       }
       sumAll[pi] = u;

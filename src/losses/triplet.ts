@@ -59,8 +59,8 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params, ctx) => {
       if (l > 0) {
         count++;
         sum += l;
-        gd[row + p] += 1;
-        gd[row + q] -= 1;
+        gd[row + p]! += 1;
+        gd[row + q]! -= 1;
       }
       continue;
     }
@@ -77,10 +77,10 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params, ctx) => {
         if (!keep || !(l > 0)) continue;
         used++;
         sum += l;
-        gd[row + j] -= 1;
+        gd[row + j]! -= 1;
       }
       count += used;
-      gd[row + p] += used;
+      gd[row + p]! += used;
     }
   }
   if (anchors === 0) {
@@ -104,8 +104,8 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params, ctx) => {
       }
       const h = w / (count * dij);
       gd[i * n + j] = -h;
-      diag[i] += 0.5 * h;
-      diag[j] += 0.5 * h;
+      diag[i]! += 0.5 * h;
+      diag[j]! += 0.5 * h;
     }
   }
   for (let i = 0; i < n; i++) gd[i * n + i] = diag[i]!;

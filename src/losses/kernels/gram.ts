@@ -61,8 +61,8 @@ function sparseGramBackward(g: Float64Array, x: Float64Array, n: number, d: numb
       if (v === 0) continue;
       const oj = j * d;
       for (let k = 0; k < d; k++) {
-        out[oi + k] += v * x[oj + k]!;
-        out[oj + k] += v * x[oi + k]!;
+        out[oi + k]! += v * x[oj + k]!;
+        out[oj + k]! += v * x[oi + k]!;
       }
     }
   }
