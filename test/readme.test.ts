@@ -31,11 +31,15 @@ function commands(): string[][] {
  * Whole experiment files, and fragments (a key of `base`, such as an `eval:` line) placed into a
  * minimal experiment so that they are validated just the same.
  */
-const yamls = blocks('yaml').map((text) =>
-  /^base:/m.test(text)
-    ? text
-    : `base:\n  dataset: { name: synthetic }\n  loss: { name: smooth-ap }\n${text.replace(/^/gm, '  ')}`,
-);
+const MINIMAL_BASE = 'base:\n  dataset: { name: synthetic }\n  loss: { name: smooth-ap }\n';
+const yamls = blocks('yaml').map((text) => {
+  if (/^base:/m.test(text)) return text;
+  // A key of `base` (eval:, train:) goes inside it; a top-level key (claims:, tune:) beside it.
+  if (/^(eval|train|loss|dataset|estimator):/.test(text)) return `${MINIMAL_BASE}${text.replace(/^/gm, '  ')}`;
+  // Claims name swept parameters: a sweep over τ and the loss for them to refer to.
+  const sweep = 'sweep:\n  list:\n    - { loss.name: smooth-ap, loss.params.tau: 0.1 }\n    - { loss.name: smooth-ap, loss.params.tau: 0.01 }\n    - { loss.name: triplet }\n';
+  return `${MINIMAL_BASE}${sweep}${text}`;
+});
 
 /** A float32 .npy (version 1.0) of an n×d matrix. */
 function npy(rows: number[][]): Buffer {
