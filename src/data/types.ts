@@ -22,6 +22,11 @@ export interface LoadedDataset {
    * name the class the way the user's files do. Absent when the labels are the indices.
    */
   classNames?: readonly string[];
+  /**
+   * Super-class of each class index, where the dataset has them (synthetic): validation folds
+   * are balanced by it. Absent when the dataset has none.
+   */
+  superClassOf?: Int32Array;
 }
 
 export interface DatasetLoadOptions {

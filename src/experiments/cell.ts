@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
+import { foldView } from '../data/folds.js';
 import { loadResolvedDataset } from '../data/index.js';
 import { PKSampler } from '../data/sampler.js';
 import type { LoadedDataset, Split } from '../data/types.js';
 import type { LossRegistry } from '../losses/registry.js';
 import type { LossPlugin } from '../losses/types.js';
 import { batchAveragePrecision } from '../metrics/average-precision.js';
-import { evaluateRetrieval } from '../metrics/retrieval.js';
+import { perClassMetrics, type PerClassMetrics } from '../metrics/per-class.js';
+import { evaluateRetrieval, retrievalPerQuery, summarize, validateKs } from '../metrics/retrieval.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
 import { train } from '../train/train.js';
 import type { TrainConfig, TrainProgress } from '../train/types.js';
@@ -43,6 +45,15 @@ export function loadDatasetCached(ds: NamedParams, seed: number, where: DataLoca
     datasetCache.set(key, p);
   }
   return p;
+}
+
+/**
+ * The data a cell trains and evaluates on: the dataset, or for a validation cell the fold view
+ * of its train classes (see foldView), so the cell never reads the test split.
+ */
+export async function loadCellData(cfg: CellConfig, where: DataLocation = {}): Promise<LoadedDataset> {
+  const data = await loadDatasetCached(cfg.dataset, cfg.seed, where);
+  return cfg.validation ? foldView(data, cfg.validation) : data;
 }
 
 function trainConfig(cfg: CellConfig, iterations = cfg.train.iterations): TrainConfig {
@@ -175,7 +186,7 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
   const startedAt = new Date().toISOString();
   const cfg = cell.config;
   const loss = ctx.registry.get(cfg.loss.name);
-  const data = await loadDatasetCached(cfg.dataset, cfg.seed, ctx);
+  const data = await loadCellData(cfg, ctx);
   checkCellFits(cfg, data, loss);
   const e = cfg.train.embeddingDim;
   const input = await evaluateInputs(data.test, cfg, ctx);
@@ -192,7 +203,15 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
   const model = await train(trainConfig(cfg), data, loss, cfg.loss.params, trainOpts);
   try {
     const emb = model.embed(data.test);
-    const metrics = await evaluate(emb, e, data.test, cfg, ctx);
+    let metrics: RetrievalMetrics;
+    let perClass: PerClassMetrics[] | undefined;
+    if (cfg.eval.perClass) {
+      const { perQuery } = await retrievalPerQuery(emb, data.test.n, e, data.test.labels, ctx.evalWorkers !== undefined ? { workers: ctx.evalWorkers } : {});
+      metrics = summarize(perQuery, data.test.n, validateKs(cfg.eval.k));
+      perClass = perClassMetrics(perQuery, data.test.labels, data.classNames);
+    } else {
+      metrics = await evaluate(emb, e, data.test, cfg, ctx);
+    }
     const apEstimate = estimateAp(emb, e, data.test, cfg, estimatorPlugin(cfg, ctx.registry));
     return {
       id: cell.id,
@@ -208,6 +227,7 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
       untrained,
       input,
       apEstimate,
+      ...(perClass ? { perClass } : {}),
       curve: model.curve,
       trainMs: model.trainMs,
       startedAt,

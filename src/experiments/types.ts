@@ -1,5 +1,7 @@
 import type { Params } from '../core/params.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
+import type { FoldSpec } from '../data/folds.js';
+import type { PerClassMetrics } from '../metrics/per-class.js';
 import type { StepRecord, TrainConfig } from '../train/types.js';
 
 /** A plugin reference with its fully resolved parameters (defaults filled). */
@@ -16,6 +18,8 @@ export interface EvalSpec {
   k: number[];
   /** PK test batches over which the loss's AP estimate is compared with the true AP (0 = skip). */
   estimateBatches: number;
+  /** Also record AP and R@1 per class of the trained model (absent = no, so older ids stay). */
+  perClass?: boolean;
 }
 
 /** Everything that determines one cell's numbers; its canonical JSON hashes to the cell id. */
@@ -28,6 +32,11 @@ export interface CellConfig {
    * Absent (not undefined-valued) when unset, so cells without it keep their ids.
    */
   estimator?: NamedParams;
+  /**
+   * A validation cell: trained and evaluated on class-disjoint folds of the train classes, the
+   * test split never read. Absent for ordinary cells, so their ids are unchanged.
+   */
+  validation?: FoldSpec;
   eval: EvalSpec;
   seed: number;
 }
@@ -129,6 +138,8 @@ export interface CellResult {
    */
   input?: RetrievalMetrics;
   apEstimate: ApEstimate | null;
+  /** Per-class metrics of the trained model, when the cell's eval asks for them. */
+  perClass?: PerClassMetrics[];
   curve: StepRecord[];
   trainMs: number;
   startedAt: string;
