@@ -9,6 +9,8 @@ import { runExperiment } from '../../experiments/runner.js';
 import { parseShard } from '../../experiments/shard.js';
 import { formatSummary } from '../../experiments/summary-text.js';
 import { buildReport, buildReportIndex } from '../../report/build.js';
+import { hasTune, runTuning } from '../../tuning/driver.js';
+import { formatTuneSummary } from '../../tuning/text.js';
 import type { GlobalArgs } from '../context.js';
 import { experimentOptions, selectionOptions, type ExperimentArgs } from '../experiment-args.js';
 
@@ -59,6 +61,25 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
       ...(claimTimeout !== undefined ? { claimTimeoutMs: claimTimeout * 1000 } : {}),
     };
     const t0 = Date.now();
+    if (hasTune(args.experiment)) {
+      // An experiment with `tune:` is a fair comparison: tuning on validation folds, then test runs.
+      if (Object.keys(opts.only).length) throw new UserError('--only: not allowed for an experiment with tune (its cells are the trials the search proposes)');
+      const { only: _only, ...tuneOpts } = opts;
+      const t = await runTuning(args.experiment, tuneOpts);
+      const secs = ((Date.now() - t0) / 1000).toFixed(1);
+      process.stdout.write(`${t.experiment.name}: ${t.trials.length} trial(s) × ${t.spec.folds} folds, ${t.ran} cell(s) run, ${t.reused} reused, ${secs}s\n`);
+      if (!t.outputs) {
+        process.stdout.write(`${t.pendingTest} test cell(s) are another shard's; when every shard is done, run the same command without --shard to write the results\n`);
+        return;
+      }
+      process.stdout.write(`\n${formatTuneSummary(t.outputs.report)}\n\nresults: ${t.outputs.files.join(', ')}\n`);
+      if (args.report) {
+        const built = await buildReport(t.experiment.name, { resultsDir: args['results-dir'], reportsDir: args['reports-dir'] });
+        await buildReportIndex(args['reports-dir']);
+        process.stdout.write(`report: ${built.indexPath}\n`);
+      }
+      return;
+    }
     const r = await runExperiment(args.experiment, opts);
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     const elsewhere = r.elsewhere.length ? `, ${r.elsewhere.length} finished by another worker` : '';
