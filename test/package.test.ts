@@ -1,7 +1,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -190,8 +190,13 @@ describe('the packed package, installed in another project', () => {
       for (let j = 0; j < x.length; j++) {
         if (i === j) continue;
         const s = x[i]!.reduce((acc, v, t) => acc + v * x[j]![t]!, 0);
-        if (labels[i] === labels[j]) (pull += 1 - s), nPos++;
-        else (push += Math.max(0, s - 0.5)), nNeg++;
+        if (labels[i] === labels[j]) {
+          pull += 1 - s;
+          nPos++;
+        } else {
+          push += Math.max(0, s - 0.5);
+          nNeg++;
+        }
       }
     }
     expect(mine.loss).toBeCloseTo(pull / nPos + push / nNeg, 5);

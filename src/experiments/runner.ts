@@ -295,6 +295,42 @@ export function aggregate(exp: ResolvedExperiment, cells: readonly Cell[], resul
   return { finished, pending, results, summary, manifest };
 }
 
+/** What a run would do: the experiment, its cells, and which of them run now. */
+export interface RunPlan {
+  registry: LossRegistry;
+  experiment: ResolvedExperiment;
+  /** Every cell of the experiment. */
+  cells: Cell[];
+  /** The cells this run is responsible for (after --only and --shard). */
+  selected: Cell[];
+  todo: Cell[];
+  reused: string[];
+  notReused: string[];
+}
+
+/** Loads and validates an experiment and works out which cells have results already. Runs nothing. */
+export async function planRun(fileOrName: string, opts: RunOptions = {}): Promise<RunPlan> {
+  const resultsDir = opts.resultsDir ?? 'results';
+  const registry = await buildRegistry(opts.plugins ?? []);
+  const digests = DigestCache.forResults(resultsDir);
+  const loadOpts = {
+    registry,
+    digests,
+    ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+    ...(opts.seeds ? { seeds: opts.seeds } : {}),
+    ...(opts.dataset ? { dataset: opts.dataset } : {}),
+    ...(opts.set ? { set: opts.set } : {}),
+  };
+  const { experiment, cells } = opts.loaded ?? loadExperiment(fileOrName, loadOpts);
+  digests.save();
+  const filtered = filterCells(cells, opts.only ?? {});
+  const selected = opts.shard ? cellsOfShard(filtered, opts.shard) : filtered;
+  const todo = selected.filter((c) => opts.force || readCellResult(resultsDir, experiment.name, c.id) === null);
+  const reused = selected.filter((c) => !todo.includes(c)).map((c) => c.id);
+  const notReused = opts.force ? [] : explainNotReused(todo, readAllCellResults(resultsDir, experiment.name));
+  return { registry, experiment, cells, selected, todo, reused, notReused };
+}
+
 /**
  * Runs an experiment: loads and validates it, runs the cells that have no result yet (all with
  * `force`), and writes results.csv, summary.csv and manifest.json from every finished cell.
@@ -309,27 +345,10 @@ export async function runExperiment(fileOrName: string, opts: RunOptions = {}): 
   const jobs = opts.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) throw new UserError(`--jobs: ${jobs} is not allowed; expected an integer >= 1`);
   const plugins = opts.plugins ?? [];
-  const registry = await buildRegistry(plugins);
-  const digests = DigestCache.forResults(resultsDir);
-  const loadOpts = {
-    registry,
-    digests,
-    ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
-    ...(opts.seeds ? { seeds: opts.seeds } : {}),
-    ...(opts.dataset ? { dataset: opts.dataset } : {}),
-    ...(opts.set ? { set: opts.set } : {}),
-  };
-  const { experiment: exp, cells } = opts.loaded ?? loadExperiment(fileOrName, loadOpts);
-  digests.save();
-  const filtered = filterCells(cells, opts.only ?? {});
-  const selected = opts.shard ? cellsOfShard(filtered, opts.shard) : filtered;
+  const { registry, experiment: exp, cells, selected, todo, reused, notReused } = await planRun(fileOrName, opts);
   const dir = experimentDir(resultsDir, exp.name);
   const cdir = cellsDir(resultsDir, exp.name);
   removeStaleTemps(cdir);
-
-  const todo = selected.filter((c) => opts.force || readCellResult(resultsDir, exp.name, c.id) === null);
-  const reused = selected.filter((c) => !todo.includes(c)).map((c) => c.id);
-  const notReused = opts.force ? [] : explainNotReused(todo, readAllCellResults(resultsDir, exp.name));
   const write = opts.write ?? ((s: string) => void process.stderr.write(s));
   if ((opts.progress ?? defaultProgressMode()) !== 'none') for (const line of notReused) write(`${exp.name}: ${line}\n`);
   await preflight(exp, todo, registry, opts.dataDir);

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { PKSampler } from '../../src/data/sampler.js';
 import { expectUserError } from './helpers.js';

@@ -3,10 +3,21 @@ import type { CommandModule } from 'yargs';
 import { describeAllowed, type ParamSpec } from '../../core/params.js';
 import { builtinDatasets } from '../../data/index.js';
 import { experimentCatalogue } from '../../experiments/file.js';
+import { EVAL_FIELDS } from '../../experiments/paths.js';
+import { DEFAULT_EVAL } from '../../experiments/resolve.js';
+import { TRAIN_PARAM_SPECS } from '../../train/config.js';
 import { lossRegistry, type GlobalArgs } from '../context.js';
 
-function formatParams(params: readonly ParamSpec[]): string[] {
-  return params.map((p) => `    ${p.name} = ${String(p.default)}  (${describeAllowed(p)})  ${p.doc}`);
+function formatParams(params: readonly ParamSpec[], prefix = ''): string[] {
+  return params.map((p) => `    ${prefix}${p.name} = ${String(p.default)}  (${describeAllowed(p)})  ${p.doc}`);
+}
+
+/** The train.* keys an experiment may set (the seed comes from `seeds`), and the eval.* keys with their defaults. */
+function experimentKeys(): { train: ParamSpec[]; eval: Array<{ name: string; default: unknown }> } {
+  return {
+    train: TRAIN_PARAM_SPECS.filter((s) => s.name !== 'seed'),
+    eval: EVAL_FIELDS.map((name) => ({ name, default: (DEFAULT_EVAL as unknown as Record<string, unknown>)[name] ?? null })),
+  };
 }
 
 const command: CommandModule<GlobalArgs, GlobalArgs & { json?: boolean }> = {
@@ -18,13 +29,17 @@ const command: CommandModule<GlobalArgs, GlobalArgs & { json?: boolean }> = {
     const losses = reg.all();
     if (args.json) {
       const pick = ({ name, description, params }: { name: string; description: string; params: readonly ParamSpec[] }) => ({ name, description, params });
-      process.stdout.write(JSON.stringify({ losses: losses.map(pick), datasets: builtinDatasets.map(pick), experiments: experimentCatalogue() }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ losses: losses.map(pick), datasets: builtinDatasets.map(pick), experiments: experimentCatalogue(), experimentKeys: experimentKeys() }, null, 2) + '\n');
       return;
     }
     const lines = ['Losses:'];
     for (const l of losses) lines.push(`  ${l.name}: ${l.description}`, ...formatParams(l.params));
     lines.push('', 'Datasets:');
     for (const d of builtinDatasets) lines.push(`  ${d.name}: ${d.description}`, ...formatParams(d.params));
+    const keys = experimentKeys();
+    lines.push('', 'Experiment keys (base.train / base.eval in a file, or any key path in sweep, datasets[].set and --set):');
+    lines.push(...formatParams(keys.train, 'train.'));
+    for (const e of keys.eval) lines.push(`    eval.${e.name} = ${JSON.stringify(e.default)}`);
     lines.push('', 'Experiments (bench run <name>):');
     for (const e of experimentCatalogue()) lines.push(`  ${e.name}: ${e.description.replace(/\s+/g, ' ').trim()}  [${relative(process.cwd(), e.file)}]`);
     process.stdout.write(lines.join('\n') + '\n');

@@ -5,7 +5,9 @@ import { UserError, show } from '../../core/errors.js';
 import { commandLine } from '../../experiments/manifest.js';
 import { DEFAULT_CLAIM_TIMEOUT_MS } from '../../experiments/cell-claim.js';
 import { worseThanInputs } from '../../experiments/input-baseline.js';
-import { runExperiment } from '../../experiments/runner.js';
+import { planRun, runExperiment } from '../../experiments/runner.js';
+import { cellLabel } from '../../experiments/progress.js';
+import { plainTable } from '../../core/text-table.js';
 import { parseShard } from '../../experiments/shard.js';
 import { formatSummary } from '../../experiments/summary-text.js';
 import { buildReport, buildReportIndex } from '../../report/build.js';
@@ -20,6 +22,7 @@ interface RunArgs extends ExperimentArgs {
   report: boolean;
   shard?: string;
   'claim-timeout'?: number;
+  plan: boolean;
 }
 
 /** Two cores are the common laptop and CI size; more jobs than cores only contend. */
@@ -39,6 +42,7 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
         type: 'string',
         describe: 'run only part I/N of the cells (0-based), or "auto" from a Slurm array task or Kubernetes Indexed Job; then "bench merge" writes the results',
       })
+      .option('plan', { type: 'boolean', default: false, describe: 'list the cells (id, configuration, done or to run) and run nothing' })
       .option('claim-timeout', {
         type: 'number',
         describe: `seconds after which another worker's untouched claim on a cell is taken over (default ${DEFAULT_CLAIM_TIMEOUT_MS / 1000})`,
@@ -60,6 +64,15 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
       ...(shard ? { shard } : {}),
       ...(claimTimeout !== undefined ? { claimTimeoutMs: claimTimeout * 1000 } : {}),
     };
+    if (args.plan) {
+      const p = await planRun(args.experiment, opts);
+      const done = new Set(p.reused);
+      const rows = p.selected.map((c) => [c.id, cellLabel(c), done.has(c.id) ? 'done' : 'to run']);
+      const lines = [`${p.experiment.name}: ${p.selected.length} cell(s), ${p.todo.length} to run, ${p.reused.length} done`, plainTable(['cell', 'configuration', 'status'], rows)];
+      for (const why of p.notReused) lines.push(why);
+      process.stdout.write(lines.join('\n') + '\n');
+      return;
+    }
     const t0 = Date.now();
     if (hasTune(args.experiment)) {
       // An experiment with `tune:` is a fair comparison: tuning on validation folds, then test runs.
