@@ -2,6 +2,7 @@ import type { ParamSpec } from '../core/params.js';
 import { builtinDatasets } from '../data/index.js';
 import type { LossPlugin } from '../losses/types.js';
 import { TRAIN_PARAM_SPECS } from '../train/config.js';
+import { tuneSchema } from '../tuning/schema.js';
 import { DEFAULT_EVAL } from './resolve.js';
 
 type Json = Record<string, unknown>;
@@ -118,6 +119,7 @@ export function experimentSchema(losses: readonly LossPlugin[]): Json {
         },
       },
       report: { type: 'object', additionalProperties: false, properties: { x: { type: 'string' }, logX: { type: 'boolean' } } },
+      tune: tuneSchema(),
     },
   };
 }

@@ -9,6 +9,7 @@ import { renderSvg } from './render-svg.js';
 import { reproduceCommand } from './reproduce.js';
 import { buildChartSpecs, CHART_NAMES } from './specs.js';
 import { summaryTable } from './summary-table.js';
+import { withTuningSection } from '../tuning/report.js';
 
 export interface BuildReportOptions {
   resultsDir: string;
@@ -107,7 +108,7 @@ export async function buildReport(experiment: string, opts: BuildReportOptions):
     bundles: vegaBundles(),
   });
   const indexPath = join(outDir, 'index.html');
-  writeFileAtomic(indexPath, html);
+  writeFileAtomic(indexPath, withTuningSection(html, opts.resultsDir, experiment));
   const meta: IndexEntry = {
     experiment,
     folder: experiment,
