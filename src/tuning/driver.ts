@@ -20,7 +20,10 @@ import { writeTuningOutputs, type TuningOutputs } from './outputs.js';
 type Obj = Record<string, unknown>;
 
 /** `bench run` options that a tuning run takes (it makes its own cells: no --only). */
-export type TuneOptions = Omit<RunOptions, 'loaded' | 'writeAggregates' | 'only'>;
+export type TuneOptions = Omit<RunOptions, 'loaded' | 'writeAggregates' | 'only'> & {
+  /** Called as each phase starts: the tuning rounds, then the test runs (for tests and progress). */
+  onPhase?: (phase: 'tuning' | 'test') => void;
+};
 
 /** One (dataset, loss) pair: tuned on its own, with its own history of trials. */
 export interface TuneGroup {
@@ -165,12 +168,8 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
       return { id: identify(config, cell.inputs), configId: cellId(config), inputs: cell.inputs, config, swept: { trial, fold, ...point } };
     });
 
-  const runOpts: RunOptions = {
-    ...opts,
-    resultsDir,
-    writeAggregates: false,
-  };
-  delete runOpts.shard;
+  const { onPhase: _onPhase, shard: _shard, ...passOn } = opts;
+  const runOpts: RunOptions = { ...passOn, resultsDir, writeAggregates: false };
   let ran = 0;
   let reused = 0;
   const isDone = (c: Cell): boolean => readCellResult(resultsDir, base.experiment.name, c.id) !== null;
@@ -187,6 +186,7 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
   };
 
   const trials: Trial[] = [];
+  opts.onPhase?.('tuning');
   const lastRound = roundOf(spec, spec.budget - 1);
   for (let round = 0; round <= lastRound; round++) {
     const start = roundStart(spec, round);
@@ -228,6 +228,7 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
     return { group: g, best, cells };
   });
   const testCells = chosen.flatMap((c) => c.cells);
+  opts.onPhase?.('test');
   await runCells(testExp, testCells, opts.shard ? { shard: opts.shard } : {});
   const pendingTest = testCells.filter((c) => !isDone(c)).length;
   const backend = await selectBackend(opts.backend);
