@@ -200,7 +200,10 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
         roundTrials.push({ group: g, trial: t, round, point, cells: validationCells(cell, t, point), results: [], objective: NaN });
       }
     }
-    await runCells(base.experiment, roundTrials.flatMap((t) => t.cells));
+    await runCells(
+      base.experiment,
+      roundTrials.flatMap((t) => t.cells),
+    );
     for (const t of roundTrials) {
       t.results = t.cells.map((c) => readCellResult(resultsDir, base.experiment.name, c.id));
       const values = t.results.map((r) => (r ? objectiveValue(r, spec.objective) : NaN));
@@ -233,7 +236,8 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
   const pendingTest = testCells.filter((c) => !isDone(c)).length;
   const backend = await selectBackend(opts.backend);
   const command = opts.command ?? commandLine();
-  const outputs = pendingTest === 0 ? writeTuningOutputs({ resultsDir, experiment: testExp, spec, trials, chosen, tunedKeys, backend, startedAt, command }) : null;
+  const outputs =
+    pendingTest === 0 ? writeTuningOutputs({ resultsDir, experiment: testExp, spec, trials, chosen, tunedKeys, backend, startedAt, command }) : null;
   return { experiment: testExp, spec, trials, ran, reused, pendingTest, outputs };
 }
 

@@ -44,7 +44,9 @@ export function fairnessPanel(configs: Record<string, CellConfig>, tuned: Record
     } else if (!STRUCTURAL.includes(key) && tunedFor.length === losses.length) {
       rows.push({ key, status: 'tuned', values, note: 'tuned for every loss under the same budget' });
     } else {
-      const why = tunedFor.length ? ` (tuned for ${tunedFor.join(', ')} only${STRUCTURAL.includes(key) ? '; it changes the model or the training budget' : ''})` : '';
+      const why = tunedFor.length
+        ? ` (tuned for ${tunedFor.join(', ')} only${STRUCTURAL.includes(key) ? '; it changes the model or the training budget' : ''})`
+        : '';
       rows.push({ key, status: 'differs', values, note: `not a like-for-like comparison: ${key.replace(/^train\./, '')} differs${why}` });
     }
   }
@@ -52,7 +54,12 @@ export function fairnessPanel(configs: Record<string, CellConfig>, tuned: Record
   rows.push(
     counts.size <= 1
       ? { key: 'tuning trials', status: 'shared', values: { '*': String([...counts][0] ?? 0) }, note: 'the same trial budget for every loss' }
-      : { key: 'tuning trials', status: 'differs', values: Object.fromEntries(Object.entries(trials).map(([l, n]) => [l, String(n)])), note: 'not a like-for-like comparison: the losses had different numbers of finished trials' },
+      : {
+          key: 'tuning trials',
+          status: 'differs',
+          values: Object.fromEntries(Object.entries(trials).map(([l, n]) => [l, String(n)])),
+          note: 'not a like-for-like comparison: the losses had different numbers of finished trials',
+        },
   );
   return rows;
 }

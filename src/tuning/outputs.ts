@@ -97,7 +97,14 @@ function tuningTable(trials: readonly Trial[], tunedKeys: readonly string[], ks:
   const rows = trials.flatMap((t) =>
     t.cells.map((c, i) => {
       const r = t.results[i] ?? null;
-      const v: Record<string, unknown> = { dataset: t.group.dataset, loss: t.group.loss, trial: t.trial, round: t.round, fold: c.config.validation?.fold, cell: c.id };
+      const v: Record<string, unknown> = {
+        dataset: t.group.dataset,
+        loss: t.group.loss,
+        trial: t.trial,
+        round: t.round,
+        fold: c.config.validation?.fold,
+        cell: c.id,
+      };
       for (const k of tunedKeys) v[k] = t.point[k];
       for (const m of metrics) v[m] = r ? metricOf(r, m) : null;
       v.trainMs = r?.trainMs ?? null;
@@ -143,8 +150,11 @@ function pairwise(dataset: string, metric: string, byLoss: Map<string, CellResul
   const adjusted = holm(out.map((c) => c.p));
   return out.map((c, k) => {
     const pHolm = adjusted[k]!;
-    const verdict =
-      !Number.isFinite(pHolm) ? 'too few seeds to compare' : pHolm < SIGNIFICANCE ? `${c.meanDiff > 0 ? c.a : c.b} better` : 'no significant difference';
+    const verdict = !Number.isFinite(pHolm)
+      ? 'too few seeds to compare'
+      : pHolm < SIGNIFICANCE
+        ? `${c.meanDiff > 0 ? c.a : c.b} better`
+        : 'no significant difference';
     return { ...c, pHolm, verdict };
   });
 }
@@ -157,7 +167,9 @@ function comparisonsTable(cs: readonly Comparison[]): Table {
 function perClassTable(results: readonly CellResult[]): Table {
   const columns = ['dataset', 'loss', 'seed', 'cell', 'class', 'queries', 'ap', 'recallAt1'];
   const rows = results.flatMap((r) =>
-    (r.perClass ?? []).map((p) => Object.fromEntries(columns.map((col) => [col, formatValue({ dataset: r.dataset, loss: r.loss, seed: r.seed, cell: r.id, ...p }[col])]))),
+    (r.perClass ?? []).map((p) =>
+      Object.fromEntries(columns.map((col) => [col, formatValue({ dataset: r.dataset, loss: r.loss, seed: r.seed, cell: r.id, ...p }[col])])),
+    ),
   );
   return { columns, rows };
 }

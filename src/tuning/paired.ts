@@ -29,7 +29,10 @@ export function pairedTTest(diffs: readonly number[]): PairedTest {
 
 /** Holm's step-down adjustment: family-wise error control over all the pairs compared. */
 export function holm(ps: readonly number[]): number[] {
-  const order = ps.map((p, i) => [p, i] as const).filter(([p]) => Number.isFinite(p)).sort((a, b) => a[0] - b[0]);
+  const order = ps
+    .map((p, i) => [p, i] as const)
+    .filter(([p]) => Number.isFinite(p))
+    .sort((a, b) => a[0] - b[0]);
   const m = order.length;
   const out = ps.map(() => NaN);
   let running = 0;
@@ -74,8 +77,8 @@ function regularizedBeta(x: number, a: number, b: number): number {
 function logGamma(z: number): number {
   const g = 7;
   const c = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
-    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+    9.9843695780195716e-6, 1.5056327351493116e-7,
   ];
   if (z < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * z))) - logGamma(1 - z);
   const x = z - 1;

@@ -61,12 +61,28 @@ export function tuningSection(resultsDir: string, experiment: string): string | 
   );
   for (const ds of datasets) {
     parts.push(`<h3>${h(ds)}</h3>`);
-    parts.push(`<figure><figcaption>Best validation ${h(r.objective)} so far</figcaption>${bestSoFarSvg(r.bestSoFar.filter((s) => s.dataset === ds), r.objective)}</figure>`);
+    parts.push(
+      `<figure><figcaption>Best validation ${h(r.objective)} so far</figcaption>${bestSoFarSvg(
+        r.bestSoFar.filter((s) => s.dataset === ds),
+        r.objective,
+      )}</figure>`,
+    );
     parts.push(
       `<h4>Chosen values</h4>` +
         table(
           ['loss', 'trial', `validation ${r.objective}`, 'values'],
-          r.chosen.filter((c) => c.dataset === ds).map((c) => [h(c.loss), String(c.trial), f(c.meanObjective), h(Object.entries(c.values).map(([k, v]) => `${k} = ${v}`).join(', ') || '(defaults)')]),
+          r.chosen
+            .filter((c) => c.dataset === ds)
+            .map((c) => [
+              h(c.loss),
+              String(c.trial),
+              f(c.meanObjective),
+              h(
+                Object.entries(c.values)
+                  .map(([k, v]) => `${k} = ${v}`)
+                  .join(', ') || '(defaults)',
+              ),
+            ]),
         ),
     );
     const metrics = [...new Set(r.test.filter((t) => t.dataset === ds).map((t) => t.metric))];
@@ -89,17 +105,29 @@ export function tuningSection(resultsDir: string, experiment: string): string | 
       `<h4>Pairwise (test ${h(r.objective)}, paired over seeds)</h4>` +
         table(
           ['a − b', 'difference [95% CI]', 'p', 'p (Holm)', 'verdict'],
-          r.comparisons.filter((c) => c.dataset === ds).map((c) => [h(`${c.a} − ${c.b}`), `${f(c.meanDiff)} [${f(c.ci95Low)}, ${f(c.ci95High)}]`, f(c.p, 3), f(c.pHolm, 3), h(c.verdict)]),
+          r.comparisons
+            .filter((c) => c.dataset === ds)
+            .map((c) => [h(`${c.a} − ${c.b}`), `${f(c.meanDiff)} [${f(c.ci95Low)}, ${f(c.ci95High)}]`, f(c.p, 3), f(c.pHolm, 3), h(c.verdict)]),
         ),
     );
     const fair = r.fairness.find((x) => x.dataset === ds)?.rows ?? [];
     const flagged = fair.filter((x) => x.status === 'differs');
     parts.push(
       `<h4>Fairness</h4>` +
-        (flagged.length ? flagged.map((x) => `<p class="chart-error fairness-flag">${h(x.note)}</p>`).join('') : '<p class="note">Every compared loss shares the settings below.</p>') +
+        (flagged.length
+          ? flagged.map((x) => `<p class="chart-error fairness-flag">${h(x.note)}</p>`).join('')
+          : '<p class="note">Every compared loss shares the settings below.</p>') +
         table(
           ['setting', 'status', 'value(s)'],
-          fair.map((x) => [h(x.key), h(x.status), h(Object.entries(x.values).map(([k, v]) => (k === '*' ? v : `${k}: ${v}`)).join('; '))]),
+          fair.map((x) => [
+            h(x.key),
+            h(x.status),
+            h(
+              Object.entries(x.values)
+                .map(([k, v]) => (k === '*' ? v : `${k}: ${v}`))
+                .join('; '),
+            ),
+          ]),
           'fairness',
         ),
     );

@@ -18,7 +18,7 @@ export function tuneSchema(): Record<string, unknown> {
       strategy: { enum: [...STRATEGY_NAMES], default: 'tpe', description: 'random search, or a model-based search (TPE) proposing from the trials so far' },
       initial: { type: 'integer', minimum: 1, default: 10, description: 'tpe: random trials before the model proposes' },
       batch: { type: 'integer', minimum: 1, default: 1, description: 'tpe: trials proposed together (run in parallel)' },
-      seed: { type: 'integer', minimum: 0, default: 0, description: 'seed of the search, the folds and the trials\' training' },
+      seed: { type: 'integer', minimum: 0, default: 0, description: "seed of the search, the folds and the trials' training" },
       folds: { type: 'integer', minimum: 2, default: 4, description: 'class-disjoint validation folds of the train classes' },
       objective: { type: 'string', default: 'mapAtR', description: 'validation metric maximised, averaged over the folds' },
       losses: {
@@ -26,7 +26,10 @@ export function tuneSchema(): Record<string, unknown> {
         minProperties: 1,
         description: 'loss name → { key path (loss.params.<p> or train.<field>): range }',
         additionalProperties: {
-          anyOf: [{ type: 'null' }, { type: 'object', propertyNames: { pattern: '^(loss\\.params\\.[A-Za-z_][A-Za-z0-9_-]*|train\\.[A-Za-z]+)$' }, additionalProperties: range }],
+          anyOf: [
+            { type: 'null' },
+            { type: 'object', propertyNames: { pattern: '^(loss\\.params\\.[A-Za-z_][A-Za-z0-9_-]*|train\\.[A-Za-z]+)$' }, additionalProperties: range },
+          ],
         },
       },
     },

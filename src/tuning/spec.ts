@@ -64,7 +64,8 @@ export function readTuneSpec(raw: unknown, file: string, registry: LossRegistry,
   const int = (key: string, def: number, min: number, max = 1_000_000): number => {
     const v = t[key];
     if (v === undefined) return def;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(`tune.${key}`, `${show(v)} is not allowed; expected an integer from ${min} to ${max}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      fail(`tune.${key}`, `${show(v)} is not allowed; expected an integer from ${min} to ${max}`);
     return v as number;
   };
   const budget = int('budget', 20, 1, 100_000);
@@ -135,7 +136,8 @@ function readDimension(
     if (r.min !== undefined || r.max !== undefined || r.log !== undefined) fail(at, 'give either values or min/max (with log), not both');
     if (!Array.isArray(r.values) || r.values.length === 0) fail(`${at}.values`, `${show(r.values)} is not allowed; expected a non-empty list`);
     const values = (r.values as unknown[]).map((v, i) => checkValue(v, `${at}.values[${i}]`));
-    if (new Set(values.map((v) => JSON.stringify(v))).size !== values.length) fail(`${at}.values`, `${show(r.values)} repeats a value; expected distinct values`);
+    if (new Set(values.map((v) => JSON.stringify(v))).size !== values.length)
+      fail(`${at}.values`, `${show(r.values)} repeats a value; expected distinct values`);
     return { key, kind: 'choice', values };
   }
   if (s.type !== 'number' && s.type !== 'integer') {

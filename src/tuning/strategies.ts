@@ -45,8 +45,18 @@ function proposeTpe(dims: readonly Dimension[], history: readonly Observation[],
   const nGood = Math.max(1, Math.ceil(GAMMA * sorted.length));
   const good = sorted.slice(0, nGood);
   const rest = sorted.slice(nGood);
-  const goodDens = dims.map((d) => density(d, good.map((o) => toUnit(d, o.point[d.key]!))));
-  const restDens = dims.map((d) => density(d, rest.map((o) => toUnit(d, o.point[d.key]!))));
+  const goodDens = dims.map((d) =>
+    density(
+      d,
+      good.map((o) => toUnit(d, o.point[d.key]!)),
+    ),
+  );
+  const restDens = dims.map((d) =>
+    density(
+      d,
+      rest.map((o) => toUnit(d, o.point[d.key]!)),
+    ),
+  );
   let best: Point | null = null;
   let bestScore = -Infinity;
   for (let c = 0; c < CANDIDATES; c++) {

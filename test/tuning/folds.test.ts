@@ -41,7 +41,7 @@ describe('class-disjoint validation folds', () => {
     expect(() => classFolds(Int32Array.from([0, 0, 1, 1]), 3, 0)).toThrow(/3 folds need at least 3 train classes; the train split has 2/);
   });
 
-  it('a fold view trains on the other folds\' train rows and evaluates on its own, never on the test split', async () => {
+  it("a fold view trains on the other folds' train rows and evaluates on its own, never on the test split", async () => {
     const params = resolveParams(synthetic.params, { classes: 40, perClass: 4, dim: 8, superClasses: 4 }, 'synthetic');
     const data = await synthetic.load(params, { seed: 0 });
     const trainClasses = new Set(data.train.labels);

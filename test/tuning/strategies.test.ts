@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/core/rng.js';
 import { fromUnit, toUnit, type Dimension, type Point } from '../../src/tuning/space.js';
 import { propose, trialRng, type Observation, type StrategyName } from '../../src/tuning/strategies.js';
 

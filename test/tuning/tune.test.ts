@@ -79,7 +79,9 @@ describe('tuning run', () => {
     // best.json against an independent reading of tuning.csv: mean over folds per trial, argmax.
     const rows = csv(join(results, 'fair', 'tuning.csv'));
     expect(rows).toHaveLength(6 * 3);
-    const best = JSON.parse(readFileSync(join(results, 'fair', 'best.json'), 'utf8')) as { chosen: Array<{ loss: string; trial: number; values: Record<string, number>; meanObjective: number }> };
+    const best = JSON.parse(readFileSync(join(results, 'fair', 'best.json'), 'utf8')) as {
+      chosen: Array<{ loss: string; trial: number; values: Record<string, number>; meanObjective: number }>;
+    };
     for (const loss of ['smooth-ap', 'triplet']) {
       const byTrial = new Map<string, number[]>();
       for (const row of rows.filter((x) => x.loss === loss)) byTrial.set(row.trial!, [...(byTrial.get(row.trial!) ?? []), Number(row.mapAtR)]);
@@ -93,7 +95,10 @@ describe('tuning run', () => {
       expect(String(chosen.values[key])).toBe(rows.find((x) => x.loss === loss && Number(x.trial) === top[0])![key]);
       // The test runs use exactly the chosen values, one per seed, marked as test runs.
       const test = csv(join(results, 'fair', 'results.csv')).filter((x) => x.loss === loss);
-      expect(test.map((x) => [x.run, x.seed, x[key]])).toEqual([['test', '0', String(chosen.values[key])], ['test', '1', String(chosen.values[key])]]);
+      expect(test.map((x) => [x.run, x.seed, x[key]])).toEqual([
+        ['test', '0', String(chosen.values[key])],
+        ['test', '1', String(chosen.values[key])],
+      ]);
     }
     // Untrained baseline rows, one per seed; per-class rows of every final run.
     const res = csv(join(results, 'fair', 'results.csv'));
@@ -139,14 +144,16 @@ describe('tuning refuses what would read the test classes', () => {
   });
 
   it('a tuned dataset key, an objective on test, a sweep', async () => {
-    await expect(run(yaml(2, 'synthetic').replace('loss.params.margin: {', 'dataset.params.trainFraction: { min: 0.3, max: 0.7 }\n      loss.params.margin: {'))).rejects.toThrow(
-      /tune\.losses\.triplet\.dataset\.params\.trainFraction: cannot be tuned: the dataset decides which classes are held out/,
+    await expect(
+      run(yaml(2, 'synthetic').replace('loss.params.margin: {', 'dataset.params.trainFraction: { min: 0.3, max: 0.7 }\n      loss.params.margin: {')),
+    ).rejects.toThrow(/tune\.losses\.triplet\.dataset\.params\.trainFraction: cannot be tuned: the dataset decides which classes are held out/);
+    await expect(run(yaml(2, 'synthetic').replace('  seed: 4', '  seed: 4\n  objective: testMapAtR'))).rejects.toThrow(
+      /tune\.objective: "testMapAtR" is not allowed; expected one of mapAtR/,
     );
-    await expect(run(yaml(2, 'synthetic').replace('  seed: 4', '  seed: 4\n  objective: testMapAtR'))).rejects.toThrow(/tune\.objective: "testMapAtR" is not allowed; expected one of mapAtR/);
     await expect(run(`${yaml(2, 'synthetic')}sweep: { grid: { train.lr: [0.01, 0.001] } }\n`)).rejects.toThrow(/sweep: not allowed with tune/);
   });
 
-  it('ranges outside the parameter\'s own, log scale below zero, unknown parameters', async () => {
+  it("ranges outside the parameter's own, log scale below zero, unknown parameters", async () => {
     await expect(run(yaml(2, 'synthetic').replace('min: 0.001, max: 0.5, log: true', 'min: 0, max: 0.5'))).rejects.toThrow(
       /tune\.losses\.smooth-ap\.loss\.params\.tau\.min: 0 is not allowed for loss\.params\.tau; expected a number > 0/,
     );
