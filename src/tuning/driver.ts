@@ -21,6 +21,8 @@ type Obj = Record<string, unknown>;
 
 /** `bench run` options that a tuning run takes (it makes its own cells: no --only). */
 export type TuneOptions = Omit<RunOptions, 'loaded' | 'writeAggregates' | 'only'> & {
+  /** Validate everything and count what is done and what would run; run nothing (`bench run --plan`). */
+  plan?: boolean;
   /** Called as each phase starts: the tuning rounds, then the test runs (for tests and progress). */
   onPhase?: (phase: 'tuning' | 'test') => void;
 };
@@ -57,6 +59,8 @@ export interface TuneResult {
   pendingTest: number;
   /** Written when every test cell is finished. */
   outputs: TuningOutputs | null;
+  /** With `plan`: trials finished (replayed from the results folder) and to run, and the test runs to follow. */
+  plan?: { trialsDone: number; trialsTotal: number; cellsPerTrial: number; testCells: number; testDone: number };
 }
 
 /** Whether an experiment file declares `tune:` (then `bench run` tunes instead of sweeping). */
@@ -168,7 +172,7 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
       return { id: identify(config, cell.inputs), configId: cellId(config), inputs: cell.inputs, config, swept: { trial, fold, ...point } };
     });
 
-  const { onPhase: _onPhase, shard: _shard, ...passOn } = opts;
+  const { onPhase: _onPhase, shard: _shard, plan: _plan, ...passOn } = opts;
   const runOpts: RunOptions = { ...passOn, resultsDir, writeAggregates: false };
   let ran = 0;
   let reused = 0;
@@ -200,6 +204,8 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
         roundTrials.push({ group: g, trial: t, round, point, cells: validationCells(cell, t, point), results: [], objective: NaN });
       }
     }
+    // A plan replays the rounds whose cells are all on disk: later proposals depend on results not yet there.
+    if (opts.plan && !roundTrials.every((t) => t.cells.every(isDone))) break;
     await runCells(
       base.experiment,
       roundTrials.flatMap((t) => t.cells),
@@ -216,8 +222,9 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
   // trial on a tie. Then its test runs, one per seed, with per-class metrics.
   const tunedKeys = [...new Set(spec.losses.flatMap((l) => l.dims.map((d) => d.key)))];
   const testExp: ResolvedExperiment = { ...base.experiment, seeds: testSeeds, swept: ['run', ...tunedKeys] };
-  const chosen = groups.map((g) => {
+  const chosen = groups.flatMap((g) => {
     const own = trials.filter((t) => t.group === g && Number.isFinite(t.objective));
+    if (own.length === 0 && opts.plan) return [];
     if (own.length === 0) throw new UserError(`${fileLabel}: ${g.loss} on ${g.dataset}: no trial has a finite validation ${spec.objective}; nothing to choose`);
     const best = own.reduce((a, b) => (b.objective > a.objective ? b : a));
     const cells = cellsFor(g.loss, best.point, testSeeds)
@@ -228,9 +235,20 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
         for (const k of tunedKeys) swept[k] = k in best.point ? best.point[k]! : null;
         return { id: identify(config, c.inputs), configId: cellId(config), inputs: c.inputs, config, swept };
       });
-    return { group: g, best, cells };
+    return [{ group: g, best, cells }];
   });
   const testCells = chosen.flatMap((c) => c.cells);
+  if (opts.plan) {
+    const complete = trials.length === groups.length * spec.budget;
+    const plan = {
+      trialsDone: trials.length,
+      trialsTotal: groups.length * spec.budget,
+      cellsPerTrial: spec.folds,
+      testCells: groups.length * testSeeds.length,
+      testDone: complete ? testCells.filter(isDone).length : 0,
+    };
+    return { experiment: testExp, spec, trials, ran: 0, reused: 0, pendingTest: plan.testCells - plan.testDone, outputs: null, plan };
+  }
   opts.onPhase?.('test');
   await runCells(testExp, testCells, opts.shard ? { shard: opts.shard } : {});
   const pendingTest = testCells.filter((c) => !isDone(c)).length;

@@ -64,6 +64,18 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
       ...(shard ? { shard } : {}),
       ...(claimTimeout !== undefined ? { claimTimeoutMs: claimTimeout * 1000 } : {}),
     };
+    if (args.plan && hasTune(args.experiment)) {
+      const { only: _only, ...tuneOpts } = opts;
+      const t = await runTuning(args.experiment, { ...tuneOpts, plan: true });
+      const p = t.plan!;
+      const losses = t.spec.losses.map((l) => `${l.name} (${l.dims.map((d) => d.key).join(', ') || 'nothing tuned'})`).join('; ');
+      process.stdout.write(
+        `${t.experiment.name}: tune ${losses}\n` +
+          `${p.trialsDone} of ${p.trialsTotal} trial(s) finished (${t.spec.strategy}, ${t.spec.budget} per loss, ${p.cellsPerTrial} fold cells each), ` +
+          `then ${p.testCells} test cell(s) (${p.testDone} done)\n`,
+      );
+      return;
+    }
     if (args.plan) {
       const p = await planRun(args.experiment, opts);
       const done = new Set(p.reused);
