@@ -1,26 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { clusterExperiment, ranIds } from './cluster/fixture.js';
 import { tempDir, writeYaml } from './experiments/helpers.js';
 
 const CLI = resolve('dist/cli/main.js');
 
 /** Six cells of a few hundred steps: long enough to be caught mid-cell, short enough for CI. */
-const YAML = (iterations: number) => `
-description: cluster test
-base:
-  dataset: { name: synthetic, params: { classes: 30, perClass: 4, dim: 8 } }
-  train: { model: linear, embeddingDim: 8, iterations: ${iterations}, batchSize: 16, perClass: 2 }
-  loss: { name: smooth-ap }
-  eval: { k: [1, 2], estimateBatches: 1 }
-seeds: [0, 1, 2]
-sweep:
-  grid:
-    loss.params.tau: [0.1, 0.01]
-`;
 
 function bench(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1', ...env } });
@@ -36,8 +25,6 @@ function start(args: string[]) {
   return { child, done };
 }
 
-/** Cell ids a run trained, from its one-line-per-cell progress ("cell i/n <id> ..."). */
-const ranIds = (stderr: string): string[] => stderr.split('\n').flatMap((l) => /^cell \d+\/\d+ ([0-9a-f]{12}) /.exec(l)?.[1] ?? []);
 
 const rowsOf = (file: string) => (parse(readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[]).map(({ trainMs: _t, ...rest }) => rest);
 
@@ -51,7 +38,7 @@ async function waitFor(cond: () => boolean, ms: number): Promise<void> {
 
 describe('workers sharing one results folder', () => {
   const dir = tempDir();
-  const file = writeYaml(dir, 'clus', YAML(40));
+  const file = writeYaml(dir, 'clus', clusterExperiment(40));
 
   it('two unsharded runs started together train each cell once, and both end with every result', async () => {
     const results = join(dir, 'shared');
@@ -107,11 +94,10 @@ describe('workers sharing one results folder', () => {
     expect(ranIds(r.stderr)).toContain(victim);
     expect(existsSync(join(cells, `${victim}.json`))).toBe(true);
     expect(existsSync(join(cells, `${victim}.claim`))).toBe(false);
-    utimesSync(cells, new Date(), new Date());
   });
 
   it('SIGTERM stops a run within seconds, keeps finished cells, drops its claims; the same command resumes', async () => {
-    const slow = writeYaml(dir, 'slow', YAML(4000));
+    const slow = writeYaml(dir, 'slow', clusterExperiment(4000));
     const results = join(dir, 'term');
     const cells = join(results, 'slow', 'cells');
     const args = ['run', slow, '--results-dir', results, '--jobs', '2', '--no-report'];
@@ -134,7 +120,7 @@ describe('workers sharing one results folder', () => {
 
 describe('bench slurm and bench k8s (no cluster needed)', () => {
   const dir = tempDir();
-  const file = writeYaml(dir, 'clus', YAML(40));
+  const file = writeYaml(dir, 'clus', clusterExperiment(40));
 
   it('--dry-run prints both scripts with the exact bench commands and the sbatch lines', () => {
     const r = bench(['slurm', file, '--results-dir', join(dir, 'r'), '--tasks', '4', '--parallel', '2', '--partition', 'gpu', '--time', '01:00:00', '--sbatch-arg=--account=lab', '--dry-run']);

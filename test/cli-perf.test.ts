@@ -25,7 +25,9 @@ describe('bench perf', () => {
   it('measures the evaluation and a training step', () => {
     const ev = bench('--suite', 'eval', '--sizes', '500', '--json');
     expect(ev.status, ev.stderr).toBe(0);
-    expect(JSON.parse(ev.stdout.trim())).toMatchObject({ suite: 'eval', N: 500, D: 128 });
+    const evRows = ev.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(evRows.map((r) => r.name)).toEqual(['exact-retrieval', 'exact-retrieval-query-gallery']);
+    for (const r of evRows) expect(r).toMatchObject({ suite: 'eval', N: 500, D: 128 });
     const tr = bench('--suite', 'train', '--sizes', '32', '--loss', 'smooth-ap', '--tensor-backends', 'wasm');
     expect(tr.status, tr.stderr).toBe(0);
     expect(tr.stdout).toMatch(/\| train\s+\| mlp\+smooth-ap \| adam-step \| wasm\s+\| 32 /);

@@ -1,6 +1,7 @@
 import { UserError, show } from '../core/errors.js';
 import { defaultKs, evaluateRetrieval } from '../metrics/retrieval.js';
-import type { RetrievalMetrics } from '../metrics/types.js';
+import type { Similarity } from '../metrics/similarity.js';
+import type { Averaging, RetrievalMetrics } from '../metrics/types.js';
 
 /** Row-major values with their shape [rows, dimensions], e.g. a Float32Array from a model. */
 export interface EmbeddingMatrix {
@@ -22,14 +23,22 @@ export interface EvaluateOptions {
   k?: readonly number[];
   /** Threads; default all cores for large inputs. */
   workers?: number;
+  /** dot (default: embeddings already normalised), cosine or euclidean. */
+  similarity?: Similarity;
+  /** query (default): mean over queries; class: mean over classes of per-class means. */
+  averaging?: Averaging;
 }
 
 /** The metrics `bench metrics` prints: each is a mean over `queries` queries. */
-export type EvaluateResult = Pick<RetrievalMetrics, 'map' | 'mapAtR' | 'rPrecision' | 'precisionAt1' | 'recallAt' | 'queries'>;
+export type EvaluateResult = { protocol: string; similarity: Similarity; averaging: Averaging } & Pick<
+  RetrievalMetrics,
+  'map' | 'mapAtR' | 'rPrecision' | 'precisionAt1' | 'mrr' | 'recallAt' | 'queries' | 'leftOut'
+>;
 
 /** The fields `bench metrics` prints, in its order: the CLI and `evaluate` share this. */
-export function metricsSummary(m: RetrievalMetrics): EvaluateResult {
-  return { map: m.map, mapAtR: m.mapAtR, rPrecision: m.rPrecision, precisionAt1: m.precisionAt1, recallAt: m.recallAt, queries: m.queries };
+export function metricsSummary(m: RetrievalMetrics, how: { protocol: string; similarity: Similarity; averaging: Averaging }): EvaluateResult {
+  const { map, mapAtR, rPrecision, precisionAt1, mrr, recallAt, queries, leftOut } = m;
+  return { ...how, map, mapAtR, rPrecision, precisionAt1, mrr, recallAt, queries, leftOut };
 }
 
 function matrix(embeddings: Embeddings): { x: Float32Array | Float64Array; n: number; d: number } {
@@ -94,7 +103,9 @@ export async function evaluate(embeddings: Embeddings, labels: ArrayLike<number 
     throw new UserError(`evaluate: options.workers is ${show(workers)}; expected a positive integer`);
   }
   const ks = k ? [...new Set(k)].sort((a, b) => a - b) : defaultKs(n);
-  const m = await evaluateRetrieval(x, n, d, ids, { k: ks, ...(workers !== undefined ? { workers } : {}) });
+  const similarity = options.similarity ?? 'dot';
+  const averaging = options.averaging ?? 'query';
+  const m = await evaluateRetrieval(x, n, d, ids, { k: ks, similarity, averaging, ...(workers !== undefined ? { workers } : {}) });
   if (m.queries === 0) throw new UserError('evaluate: no item has another item of its class, so no query can be evaluated');
-  return metricsSummary(m);
+  return metricsSummary(m, { protocol: 'leave-one-out', similarity, averaging });
 }

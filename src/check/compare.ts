@@ -21,8 +21,8 @@ export interface CheckRow {
   verdict: Verdict;
 }
 
-/** Columns compared when present; timing and identity columns never are. */
-export const UNTRACKED = new Set(['experiment', 'cell', 'dataset', 'loss', 'seed', 'trainMs']);
+/** Columns compared when present; timing, identity and text columns (how a row was evaluated) never are. */
+export const UNTRACKED = new Set(['experiment', 'cell', 'dataset', 'loss', 'seed', 'trainMs', 'protocol', 'similarity', 'averaging']);
 
 /**
  * Defaults: a 1% change in a metric near 0.5 (0.005) is 8× the allowed 6e-4, while float

@@ -17,13 +17,13 @@ export interface BatchFile {
  * Reads and validates a batch file. Labels may be numbers or strings (mixed allowed: 1 and "1"
  * are different classes); they map to dense ints so that kernels can compare them cheaply.
  */
-export function readBatchFile(path: string): BatchFile {
+export function readBatchFile(path: string, flag = '--input'): BatchFile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`--input ${show(path)}: cannot read the file (${code ?? (e as Error).message})`);
+    throw new UserError(`${flag} ${show(path)}: cannot read the file (${code ?? (e as Error).message})`);
   }
   let data: unknown;
   try {
@@ -31,15 +31,15 @@ export function readBatchFile(path: string): BatchFile {
   } catch (e) {
     // Python's json.dumps writes NaN/Infinity literals, which JSON.parse rejects obscurely.
     const bad = /(?<![\w"])(-?Infinity|NaN)(?![\w"])/.exec(text);
-    if (bad) throw new UserError(`--input ${show(path)}: contains ${bad[1]}; every value must be a finite number`);
-    throw new UserError(`--input ${show(path)}: not valid JSON (${(e as Error).message})`);
+    if (bad) throw new UserError(`${flag} ${show(path)}: contains ${bad[1]}; every value must be a finite number`);
+    throw new UserError(`${flag} ${show(path)}: not valid JSON (${(e as Error).message})`);
   }
-  return parseBatch(data, path);
+  return parseBatch(data, path, flag);
 }
 
-/** Validates an already-parsed batch object; `source` names it in error messages. */
-export function parseBatch(data: unknown, source: string): BatchFile {
-  const where = `--input ${show(source)}`;
+/** Validates an already-parsed batch object; `source` (given with `flag`) names it in error messages. */
+export function parseBatch(data: unknown, source: string, flag = '--input'): BatchFile {
+  const where = `${flag} ${show(source)}`;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new UserError(`${where}: expected an object {"embeddings": number[][], "labels": (number|string)[]}, got ${show(data)}`);
   }

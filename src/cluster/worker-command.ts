@@ -16,16 +16,19 @@ export function cliEntry(): string {
 }
 
 /**
- * The flags that make a worker on another node see the same cells as this command: the
- * experiment file, plugins and folders as absolute paths (a batch job's working directory is
- * not always this one), and every selection flag as given.
+ * The flags that make a worker elsewhere see the same cells as this command, every selection
+ * flag as given. On a shared filesystem (Slurm) the experiment file, plugins and folders become
+ * absolute paths, since a batch job's working directory is not always this one; in a container
+ * (`within`) they stay as given, relative to the image's working directory, and the results go
+ * to the mounted folder.
  */
-export function selectionArgv(args: ExperimentArgs): string[] {
-  const out = [resolve(findExperimentFile(args.experiment))];
-  for (const p of args.plugin ?? []) out.push('--plugin', resolve(p));
+export function selectionArgv(args: ExperimentArgs, within?: { resultsDir: string }): string[] {
+  const path = (p: string): string => (within ? p : resolve(p));
+  const out = [within ? args.experiment : resolve(findExperimentFile(args.experiment))];
+  for (const p of args.plugin ?? []) out.push('--plugin', path(p));
   if (args.backend) out.push('--backend', args.backend);
-  out.push('--results-dir', resolve(args['results-dir']));
-  if (args['data-dir'] !== undefined) out.push('--data-dir', resolve(args['data-dir']));
+  out.push('--results-dir', within ? within.resultsDir : resolve(args['results-dir']));
+  if (args['data-dir'] !== undefined) out.push('--data-dir', path(args['data-dir']));
   if (args.seeds !== undefined) out.push('--seeds', String(args.seeds));
   if (args.dataset !== undefined) out.push('--dataset', String(args.dataset));
   for (const s of asList(args.set) ?? []) out.push('--set', s);

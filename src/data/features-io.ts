@@ -135,20 +135,30 @@ export function encodeLabels(raw: readonly (string | number)[]): { labels: Int32
   return { labels: Int32Array.from(strings, (s) => id.get(s)!), names: unique };
 }
 
-/** "train"/"test" (any case, or 1/0) per row as a train flag. */
+/** A row's part in a split file or column: SPLIT_TEST, SPLIT_TRAIN, SPLIT_QUERY or SPLIT_GALLERY. */
+export const SPLIT_TEST = 0;
+export const SPLIT_TRAIN = 1;
+export const SPLIT_QUERY = 2;
+export const SPLIT_GALLERY = 3;
+const SPLIT_NAMES: Record<string, number> = { train: SPLIT_TRAIN, '1': SPLIT_TRAIN, test: SPLIT_TEST, '0': SPLIT_TEST, query: SPLIT_QUERY, gallery: SPLIT_GALLERY };
+
+/**
+ * "train", "test", "query" or "gallery" (any case; 1 / 0 for train / test) per row as a split
+ * code. query and gallery are test rows that the query-gallery protocol ranks against each other.
+ */
 export function parseSplitValues(values: readonly (string | number)[], where: string): Uint8Array {
   const out = new Uint8Array(values.length);
   values.forEach((v, i) => {
-    const s = String(v).trim().toLowerCase();
-    if (s === 'train' || s === '1') out[i] = 1;
-    else if (s !== 'test' && s !== '0') {
-      throw new UserError(`${where}: row ${i + 1} is ${show(v)}; expected train or test (or 1 / 0)`);
+    const code = SPLIT_NAMES[String(v).trim().toLowerCase()];
+    if (code === undefined) {
+      throw new UserError(`${where}: row ${i + 1} is ${show(v)}; expected train, test, query or gallery (or 1 / 0 for train / test)`);
     }
+    out[i] = code;
   });
   return out;
 }
 
-/** A split file: .npy of 1 (train) / 0 (test), or text with train/test per line (an optional "split" header). */
+/** A split file: .npy of 1 (train) / 0 (test), or text with train/test/query/gallery per line (an optional "split" header). */
 export async function readSplitFile(path: string): Promise<Uint8Array> {
   if (path.toLowerCase().endsWith('.npy')) return parseSplitValues(await readNpyVector(path, 'split flags'), path);
   const rows = parseCsv(await readText(path, 'split file'), path).map((r) => r[0] ?? '');

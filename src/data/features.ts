@@ -116,8 +116,13 @@ async function loadFeatures(params: Params, opts: DatasetLoadOptions): Promise<L
     }
   }
   if (!flags) return { ...splitPool(NAME, all, params), classNames };
-  const { train, test, kind } = explicitSplit(all, flags, `dataset ${NAME}`);
-  return { name: NAME, train, test, splitKind: kind, classNames };
+  const { train, test, kind, query, gallery } = explicitSplit(all, flags, `dataset ${NAME}`);
+  const out: LoadedDataset = { name: NAME, train, test, splitKind: kind, classNames };
+  if (query && gallery) {
+    out.query = query;
+    out.gallery = gallery;
+  }
+  return out;
 }
 
 export const features: DatasetPlugin = {
@@ -127,8 +132,8 @@ export const features: DatasetPlugin = {
     { name: 'path', type: 'string', path: true, default: '', doc: 'a .npy 2-D float array (rows × features) or a CSV with a header row (a relative path is taken from --data-dir if given, else from the experiment file\'s folder)' },
     { name: 'labels', type: 'string', path: true, default: '', doc: 'with .npy features: labels as .npy ints, or text/CSV with one label per line (or a header naming labelColumn)' },
     { name: 'labelColumn', type: 'string', default: 'label', doc: 'the label column of a CSV with a header row' },
-    { name: 'splitFile', type: 'string', path: true, default: '', doc: 'optional: train/test (or 1/0) per row, as text or .npy; overrides split' },
-    { name: 'splitColumn', type: 'string', default: '', doc: 'optional: a CSV column of train/test (or 1/0) per row; overrides split' },
+    { name: 'splitFile', type: 'string', path: true, default: '', doc: 'optional: train/test/query/gallery (or 1/0) per row, as text or .npy; overrides split (query/gallery rows: the query-gallery protocol)' },
+    { name: 'splitColumn', type: 'string', default: '', doc: 'optional: a CSV column of train/test/query/gallery (or 1/0) per row; overrides split' },
     dataSeedParam,
     splitParam('class-disjoint'),
     trainFractionParam,

@@ -63,20 +63,45 @@ export function makeSplit(all: Split, kind: SplitKind, seed: number, trainFracti
   return kind === 'class-disjoint' ? classDisjointSplit(all, trainFraction, where) : closedSetSplit(all, seed, trainFraction);
 }
 
+/** Split codes of explicitSplit (the same values as features-io's SPLIT_*). */
+const TRAIN = 1;
+const QUERY = 2;
+const GALLERY = 3;
+
 /**
- * A split given by the user (a train/test flag per row). Its kind is what it actually is: no
- * class on both sides makes it class-disjoint, otherwise closed-set.
+ * A split given by the user: a code per row, 1 train, 0 test, 2 query, 3 gallery. Query and
+ * gallery rows are test rows too (test = every row not in train, in row order), and are kept as
+ * their own splits for the query-gallery protocol; either both or neither must have rows. The
+ * kind is what the split actually is: no class on both sides makes it class-disjoint, otherwise
+ * closed-set.
  */
-export function explicitSplit(all: Split, isTrain: Uint8Array, where = 'split'): TrainTest & { kind: SplitKind } {
+export function explicitSplit(all: Split, codes: Uint8Array, where = 'split'): TrainTest & { kind: SplitKind; query?: Split; gallery?: Split } {
   const trainRows: number[] = [];
   const testRows: number[] = [];
-  for (let i = 0; i < all.n; i++) (isTrain[i] ? trainRows : testRows).push(i);
+  const queryRows: number[] = [];
+  const galleryRows: number[] = [];
+  for (let i = 0; i < all.n; i++) {
+    const c = codes[i];
+    (c === TRAIN ? trainRows : testRows).push(i);
+    if (c === QUERY) queryRows.push(i);
+    else if (c === GALLERY) galleryRows.push(i);
+  }
   if (trainRows.length === 0 || testRows.length === 0) {
     throw new UserError(`${where}: the split puts ${trainRows.length} rows in train and ${testRows.length} in test; both need rows`);
+  }
+  if ((queryRows.length === 0) !== (galleryRows.length === 0)) {
+    throw new UserError(
+      `${where}: the split marks ${queryRows.length} rows query and ${galleryRows.length} gallery; the query-gallery protocol needs both (or neither)`,
+    );
   }
   const train = selectRows(all, trainRows);
   const test = selectRows(all, testRows);
   const trainClasses = new Set(train.labels);
   const shared = test.labels.some((l) => trainClasses.has(l));
-  return { train, test, kind: shared ? 'closed-set' : 'class-disjoint' };
+  const out: TrainTest & { kind: SplitKind; query?: Split; gallery?: Split } = { train, test, kind: shared ? 'closed-set' : 'class-disjoint' };
+  if (queryRows.length) {
+    out.query = selectRows(all, queryRows);
+    out.gallery = selectRows(all, galleryRows);
+  }
+  return out;
 }

@@ -27,6 +27,12 @@ export interface LoadedDataset {
    * are balanced by it. Absent when the dataset has none.
    */
   superClassOf?: Int32Array;
+  /**
+   * For the query-gallery protocol (In-Shop style): test rows the dataset marks as queries and
+   * as gallery; both or neither. Both are also part of `test`.
+   */
+  query?: Split;
+  gallery?: Split;
 }
 
 export interface DatasetLoadOptions {

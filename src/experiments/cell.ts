@@ -9,12 +9,13 @@ import type { LossRegistry } from '../losses/registry.js';
 import type { LossPlugin } from '../losses/types.js';
 import { batchAveragePrecision } from '../metrics/average-precision.js';
 import { perClassMetrics, type PerClassMetrics } from '../metrics/per-class.js';
-import { evaluateRetrieval, retrievalPerQuery, summarize, validateKs } from '../metrics/retrieval.js';
+import { retrievalPerQuery } from '../metrics/retrieval.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
 import { train } from '../train/train.js';
 import type { TrainConfig, TrainProgress } from '../train/types.js';
 import { canonicalJson } from './canonical.js';
 import { datasetLoadOptions } from './inputs.js';
+import { evaluateProtocol } from './protocol-eval.js';
 import type { ApEstimate, Cell, CellConfig, CellResult, NamedParams } from './types.js';
 
 export interface CellContext {
@@ -144,10 +145,22 @@ export function estimateAp(emb: Float32Array, e: number, test: Split, cfg: CellC
   return { estimate, trueAP, gap: estimate - trueAP, includeQuery };
 }
 
-async function evaluate(emb: Float32Array, e: number, test: Split, cfg: CellConfig, ctx: CellContext): Promise<RetrievalMetrics> {
-  const opts: { k: number[]; workers?: number } = { k: cfg.eval.k };
-  if (ctx.evalWorkers !== undefined) opts.workers = ctx.evalWorkers;
-  return evaluateRetrieval(emb, test.n, e, test.labels, opts);
+/** The test metrics under the cell's eval protocol (leave-one-out unless the cell says otherwise). */
+async function evaluate(
+  emb: Float32Array,
+  model: { embed(s: Split): Float32Array },
+  data: LoadedDataset,
+  cfg: CellConfig,
+  ctx: CellContext,
+  experiment: string,
+): Promise<RetrievalMetrics> {
+  const input = { data, e: cfg.train.embeddingDim, test: emb, embed: (s: Split) => model.embed(s), seed: cfg.seed };
+  try {
+    return await evaluateProtocol(cfg.eval, ctx.evalWorkers === undefined ? input : { ...input, workers: ctx.evalWorkers });
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`experiment ${experiment}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** Rows scaled to unit length (a zero row stays zero), so the dot product ranks by cosine. */
@@ -162,21 +175,24 @@ export function l2Normalized(x: Float32Array, n: number, d: number): Float32Arra
   return out;
 }
 
-const inputMetricsCache = new WeakMap<Split, Map<string, Promise<RetrievalMetrics>>>();
+const inputMetricsCache = new WeakMap<LoadedDataset, Map<string, Promise<RetrievalMetrics>>>();
 
 /**
- * The test split's own features under the cell's evaluation: what retrieval gives with no
- * training at all. Shared by every cell on the same split and evaluation settings.
+ * The dataset's own features, L2-normalised, under the cell's evaluation protocol: what
+ * retrieval gives with no training at all. Shared by every cell on the same data and evaluation
+ * settings (the seed only matters where the protocol draws galleries).
  */
-function evaluateInputs(test: Split, cfg: CellConfig, ctx: CellContext): Promise<RetrievalMetrics> {
-  const perSplit = inputMetricsCache.get(test) ?? new Map<string, Promise<RetrievalMetrics>>();
-  inputMetricsCache.set(test, perSplit);
-  const key = canonicalJson(cfg.eval);
-  let p = perSplit.get(key);
+function evaluateInputs(data: LoadedDataset, cfg: CellConfig, ctx: CellContext, experiment: string): Promise<RetrievalMetrics> {
+  const perData = inputMetricsCache.get(data) ?? new Map<string, Promise<RetrievalMetrics>>();
+  inputMetricsCache.set(data, perData);
+  const key = canonicalJson({ eval: cfg.eval, seed: cfg.seed });
+  let p = perData.get(key);
   if (!p) {
-    p = evaluate(l2Normalized(test.x, test.n, test.dim), test.dim, test, cfg, ctx);
-    p.catch(() => perSplit.delete(key));
-    perSplit.set(key, p);
+    const raw = { embed: (s: Split) => l2Normalized(s.x, s.n, s.dim) };
+    const asInputs = { ...cfg, train: { ...cfg.train, embeddingDim: data.test.dim } };
+    p = evaluate(raw.embed(data.test), raw, data, asInputs, ctx, experiment);
+    p.catch(() => perData.delete(key));
+    perData.set(key, p);
   }
   return p;
 }
@@ -189,12 +205,12 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
   const data = await loadCellData(cfg, ctx);
   checkCellFits(cfg, data, loss);
   const e = cfg.train.embeddingDim;
-  const input = await evaluateInputs(data.test, cfg, ctx);
+  const input = await evaluateInputs(data, cfg, ctx, experiment);
 
   const initial = await train(trainConfig(cfg, 0), data, loss, cfg.loss.params);
   let untrained: RetrievalMetrics;
   try {
-    untrained = await evaluate(initial.embed(data.test), e, data.test, cfg, ctx);
+    untrained = await evaluate(initial.embed(data.test), initial, data, cfg, ctx, experiment);
   } finally {
     initial.dispose();
   }
@@ -203,14 +219,11 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
   const model = await train(trainConfig(cfg), data, loss, cfg.loss.params, trainOpts);
   try {
     const emb = model.embed(data.test);
-    let metrics: RetrievalMetrics;
+    const metrics = await evaluate(emb, model, data, cfg, ctx, experiment);
     let perClass: PerClassMetrics[] | undefined;
-    if (cfg.eval.perClass) {
-      const { perQuery } = await retrievalPerQuery(emb, data.test.n, e, data.test.labels, ctx.evalWorkers !== undefined ? { workers: ctx.evalWorkers } : {});
-      metrics = summarize(perQuery, data.test.n, validateKs(cfg.eval.k));
-      perClass = perClassMetrics(perQuery, data.test.labels, data.classNames);
-    } else {
-      metrics = await evaluate(emb, e, data.test, cfg, ctx);
+    if (cfg.eval.classReport) {
+      const opts = ctx.evalWorkers !== undefined ? { workers: ctx.evalWorkers } : {};
+      perClass = perClassMetrics((await retrievalPerQuery(emb, data.test.n, e, data.test.labels, opts)).perQuery, data.test.labels, data.classNames);
     }
     const apEstimate = estimateAp(emb, e, data.test, cfg, estimatorPlugin(cfg, ctx.registry));
     return {

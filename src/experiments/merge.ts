@@ -1,12 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClaimSet } from './cell-claim.js';
-import { DigestCache } from './inputs.js';
-import { filterCells, loadExperiment } from './load.js';
 import { commandLine } from './manifest.js';
 import { cellLabel } from './progress.js';
-import { writeAggregates, type Aggregates, type RunOptions } from './runner.js';
-import { createLossRegistry } from '../losses/index.js';
+import { planRun, writeAggregates, type Aggregates, type RunOptions } from './runner.js';
 import { assignShards } from './shard.js';
 import { cellsDir, experimentDir } from './store.js';
 import type { ResolvedExperiment } from './types.js';
@@ -62,19 +59,7 @@ export interface MergeResult extends Aggregates {
  */
 export async function mergeExperiment(fileOrName: string, opts: Omit<RunOptions, 'jobs' | 'force' | 'shard'> & { shards?: number } = {}): Promise<MergeResult> {
   const resultsDir = opts.resultsDir ?? 'results';
-  const registry = createLossRegistry();
-  for (const f of opts.plugins ?? []) await registry.loadFile(f);
-  const digests = DigestCache.forResults(resultsDir);
-  const { experiment: exp, cells } = loadExperiment(fileOrName, {
-    registry,
-    digests,
-    ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
-    ...(opts.seeds ? { seeds: opts.seeds } : {}),
-    ...(opts.dataset ? { dataset: opts.dataset } : {}),
-    ...(opts.set ? { set: opts.set } : {}),
-  });
-  digests.save();
-  const selected = filterCells(cells, opts.only ?? {});
+  const { experiment: exp, cells, selected } = await planRun(fileOrName, opts);
   const agg = writeAggregates(exp, cells, resultsDir, {
     backend: 'merged',
     startedAt: new Date().toISOString(),

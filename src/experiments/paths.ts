@@ -1,10 +1,11 @@
 import { UserError } from '../core/errors.js';
 import { TRAIN_PARAM_SPECS } from '../train/config.js';
+import { PROTOCOL_FIELDS } from './eval-protocol.js';
 
 /** Training fields settable from an experiment (the seed comes from `seeds`). */
 export const TRAIN_FIELDS: readonly string[] = TRAIN_PARAM_SPECS.map((s) => s.name).filter((n) => n !== 'seed');
 
-export const EVAL_FIELDS: readonly string[] = ['k', 'estimateBatches'];
+export const EVAL_FIELDS: readonly string[] = ['k', 'estimateBatches', ...PROTOCOL_FIELDS];
 
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 

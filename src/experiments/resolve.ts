@@ -1,6 +1,7 @@
 import { UserError, show } from '../core/errors.js';
 import { coerceParam, describeAllowed, resolveParams, type ParamSpec, type ParamValue, type Params } from '../core/params.js';
 import { DEFAULT_TRAIN_CONFIG, TRAIN_PARAM_SPECS } from '../train/config.js';
+import { PROTOCOL_SPECS, protocolFields } from './eval-protocol.js';
 import { TRAIN_FIELDS } from './paths.js';
 import type { CellConfig, EvalSpec, NamedParams, TrainSpec } from './types.js';
 
@@ -144,9 +145,17 @@ function resolveEval(flat: Flat, ctx: ResolveContext): EvalSpec {
     doc: 'PK test batches for the AP estimate',
   };
   const s = flat.get('eval.estimateBatches');
+  const protocol = protocolFields(
+    (name) => {
+      const p = flat.get(`eval.${name}`);
+      return p ? checkValue(PROTOCOL_SPECS.find((q) => q.name === name)!, p, ctx.file) : undefined;
+    },
+    (name) => where(flat.get(`eval.${name}`)!, ctx.file),
+  );
   return {
     k: resolveK(flat.get('eval.k'), ctx.file),
     estimateBatches: s ? (checkValue(spec, s, ctx.file) as number) : DEFAULT_EVAL.estimateBatches,
+    ...protocol,
   };
 }
 

@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { canonicalJson } from './canonical.js';
-import { metricColumns } from './columns.js';
+import { metricColumns, PROTOCOL_COLUMNS, protocolMetricColumns } from './columns.js';
+import { protocolOf } from './eval-protocol.js';
 import { summarize } from './stats.js';
 import type { CellResult, ResolvedExperiment } from './types.js';
 
@@ -27,6 +28,14 @@ export function allKs(cells: readonly CellResult[]): number[] {
   return [...new Set(cells.flatMap((c) => c.config.eval.k))].sort((a, b) => a - b);
 }
 
+/** The metric columns of these cells: the pinned ones, plus the protocol's when a cell uses a non-default one. */
+function allMetricColumns(cells: readonly CellResult[], ks: readonly number[]): string[] {
+  const specs = cells.map((c) => c.config.eval);
+  const nonDefault = specs.some((e) => e.protocol !== undefined || e.similarity !== undefined || e.averaging !== undefined || e.testClasses !== undefined);
+  const draws = specs.some((e) => e.protocol === 'gallery-draws');
+  return nonDefault ? [...metricColumns(ks), ...protocolMetricColumns(ks, draws)] : metricColumns(ks);
+}
+
 function metricValues(c: CellResult, ks: readonly number[]): Record<string, number | null> {
   const m = c.metrics;
   const out: Record<string, number | null> = {
@@ -44,16 +53,34 @@ function metricValues(c: CellResult, ks: readonly number[]): Record<string, numb
   out.trueAP = c.apEstimate?.trueAP ?? null;
   out.apGap = c.apEstimate?.gap ?? null;
   out.trainMs = c.trainMs;
+  out.mrr = m.mrr ?? null;
+  out.queriesLeftOut = m.leftOut ?? null;
+  if (m.draws) {
+    const sd = m.draws.std;
+    out.draws = m.draws.count;
+    Object.assign(out, { mapDrawStd: sd.map, mapAtRDrawStd: sd.mapAtR, rPrecisionDrawStd: sd.rPrecision, precisionAt1DrawStd: sd.precisionAt1, mrrDrawStd: sd.mrr ?? null });
+    for (const k of ks) out[`recallAt${k}DrawStd`] = sd.recallAt[String(k)] ?? null;
+  }
   return out;
 }
 
 /** results.csv: one row per cell, columns as pinned in the brief. */
 export function resultsTable(exp: ResolvedExperiment, cells: readonly CellResult[]): Table {
   const ks = allKs(cells);
-  const metrics = metricColumns(ks);
-  const columns = ['experiment', 'cell', 'dataset', 'loss', ...exp.swept, 'seed', ...metrics];
+  const metrics = allMetricColumns(cells, ks);
+  const columns = ['experiment', 'cell', 'dataset', 'loss', ...exp.swept, 'seed', ...PROTOCOL_COLUMNS, ...metrics];
   const rows = cells.map((c) => {
-    const values: Record<string, unknown> = { experiment: exp.name, cell: c.id, dataset: c.dataset, loss: c.loss, seed: c.seed };
+    const p = protocolOf(c.config.eval);
+    const values: Record<string, unknown> = {
+      experiment: exp.name, cell: c.id, dataset: c.dataset, loss: c.loss, seed: c.seed,
+      protocol: [
+        p.protocol,
+        ...(p.protocol === 'gallery-draws' ? [`perClass=${p.perClass}`, `draws=${p.draws}`] : []),
+        ...(p.testClasses ? [`testClasses=${p.testClasses}`] : []),
+      ].join(' '),
+      similarity: p.similarity,
+      averaging: p.averaging,
+    };
     for (const col of exp.swept) values[col] = c.swept[col];
     Object.assign(values, metricValues(c, ks));
     return Object.fromEntries(columns.map((col) => [col, formatValue(values[col])]));
@@ -70,7 +97,8 @@ function groupKey(c: CellResult): string {
 /** summary.csv: tidy, one row per (configuration without the seed) × metric the group has. */
 export function summaryTable(exp: ResolvedExperiment, cells: readonly CellResult[]): Table {
   const ks = allKs(cells);
-  const metrics = metricColumns(ks);
+  // The number of draws is a setting, not a metric to average.
+  const metrics = allMetricColumns(cells, ks).filter((m) => m !== 'draws');
   const columns = ['experiment', 'dataset', 'loss', ...exp.swept, 'metric', 'mean', 'std', 'n', 'ci95Low', 'ci95High'];
   const groups = new Map<string, CellResult[]>();
   for (const c of cells) {

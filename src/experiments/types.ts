@@ -18,8 +18,19 @@ export interface EvalSpec {
   k: number[];
   /** PK test batches over which the loss's AP estimate is compared with the true AP (0 = skip). */
   estimateBatches: number;
-  /** Also record AP and R@1 per class of the trained model (absent = no, so older ids stay). */
-  perClass?: boolean;
+  /**
+   * Evaluation protocol (eval-protocol.ts). Each is present only when it differs from the
+   * default (leave-one-out, dot, per query, all test classes), so existing cells keep their
+   * ids; perClass and draws only with gallery-draws.
+   */
+  protocol?: 'query-gallery' | 'gallery-draws';
+  similarity?: 'cosine' | 'euclidean';
+  averaging?: 'class';
+  perClass?: number;
+  draws?: number;
+  testClasses?: number;
+  /** Also record AP and R@1 per class of the trained model, leave-one-out (absent = no, so older ids stay). */
+  classReport?: boolean;
 }
 
 /** Everything that determines one cell's numbers; its canonical JSON hashes to the cell id. */

@@ -12,15 +12,31 @@ export const SLOT_R_PRECISION = 2;
 /** Rank (1-based, ties by index) of the best positive; Recall@K is firstRank <= K. */
 export const SLOT_FIRST_RANK = 3;
 
+/** Query rows when they are not the gallery rows themselves. */
+export interface QueryRows {
+  /** qn×d row-major query vectors, in the same space as the gallery's. */
+  x: ArrayLike<number>;
+  n: number;
+  /** Class ids in the gallery's id space. */
+  labels: Int32Array;
+}
+
 /** What one thread needs to evaluate any range of queries. */
 export interface RetrievalJob {
-  /** n×d row-major embeddings (shared float64 when workers are used); copied into the kernel. */
+  /** n×d row-major gallery vectors (shared float64 when workers are used); copied into the kernel. */
   x: ArrayLike<number>;
   n: number;
   d: number;
   labels: Int32Array;
+  /** The queries; absent: the gallery rows are the queries. */
+  queries?: QueryRows;
+  /**
+   * Query i is gallery item i and is left out of its own ranking (leave-one-out). Default: true
+   * when `queries` is absent, false otherwise.
+   */
+  self?: boolean;
   blockSize: number;
-  /** n × SLOTS results; NaN for queries without another item of their class. */
+  /** (number of queries) × SLOTS results; NaN for queries without a positive in the gallery. */
   out: Float64Array;
   /** Disables the wasm kernel (tests of the JS fallback). */
   useWasm?: boolean;
@@ -33,11 +49,12 @@ export interface RetrievalJob {
   precision?: 'auto' | Precision;
 }
 
-/** Exact float64 dot products of the current query against any item, for the f32 kernel. */
+/** Exact float64 dot products of the current query against any gallery item, for the f32 kernel. */
 class ExactDot implements ExactScores {
   delta = 0;
   private qo = 0;
   constructor(
+    private readonly qx: ArrayLike<number>,
     private readonly x: ArrayLike<number>,
     private readonly d: number,
   ) {}
@@ -46,22 +63,16 @@ class ExactDot implements ExactScores {
     this.delta = delta;
   }
   score(j: number): number {
-    const { x, d, qo } = this;
+    const { qx, x, d, qo } = this;
     const jo = j * d;
     let s = 0;
-    for (let t = 0; t < d; t++) s += x[qo + t] * x[jo + t];
+    for (let t = 0; t < d; t++) s += qx[qo + t] * x[jo + t];
     return s;
   }
 }
 
-/**
- * Row norms and the error bound of the f32 kernel: |f32 score − exact score| ≤ delta(q).
- * Each f32 product and sum adds at most u = 2⁻²⁴ relative error (the input's rounding to f32
- * included), along chains of at most d + 3 operations, so the error is ≤ γ_{d+3}·Σ|x_qt·x_jt|
- * ≤ γ_{d+3}·‖x_q‖·max‖x_j‖ (Cauchy–Schwarz); an absolute term covers f32 subnormals, and a
- * factor 2 covers the float64 side. Null where f32 could overflow or the bound is useless.
- */
-function f32Bound(x: ArrayLike<number>, n: number, d: number): ((q: number) => number) | null {
+/** Row norms and the largest one and the largest |value| of an n×d matrix. */
+function rowNorms(x: ArrayLike<number>, n: number, d: number): { norms: Float64Array; maxNorm: number; maxAbs: number } {
   const norms = new Float64Array(n);
   let maxNorm = 0;
   let maxAbs = 0;
@@ -76,6 +87,23 @@ function f32Bound(x: ArrayLike<number>, n: number, d: number): ((q: number) => n
     norms[i] = Math.sqrt(s);
     if (norms[i] > maxNorm) maxNorm = norms[i];
   }
+  return { norms, maxNorm, maxAbs };
+}
+
+/**
+ * Row norms and the error bound of the f32 kernel: |f32 score − exact score| ≤ delta(q).
+ * Each f32 product and sum adds at most u = 2⁻²⁴ relative error (the input's rounding to f32
+ * included), along chains of at most d + 3 operations, so the error is ≤ γ_{d+3}·Σ|q_t·x_jt|
+ * ≤ γ_{d+3}·‖q‖·max‖x_j‖ (Cauchy–Schwarz); an absolute term covers f32 subnormals, and a
+ * factor 2 covers the float64 side. Null where f32 could overflow or the bound is useless.
+ * `queries` null: the gallery rows are the queries.
+ */
+function f32Bound(x: ArrayLike<number>, n: number, d: number, queries: QueryRows | null): ((q: number) => number) | null {
+  const gallery = rowNorms(x, n, d);
+  const query = queries ? rowNorms(queries.x, queries.n, d) : gallery;
+  const norms = query.norms;
+  const maxNorm = Math.max(gallery.maxNorm, queries ? query.maxNorm : 0);
+  const maxAbs = Math.max(gallery.maxAbs, query.maxAbs);
   const u = 2 ** -24;
   const chain = (d + 3) * u;
   if (chain >= 0.01 || maxNorm * maxNorm > 2 ** 100 || maxAbs > 2 ** 60) return null;
@@ -106,16 +134,23 @@ function classIndex(labels: Int32Array): { start: Map<number, number>; count: Ma
 }
 
 /**
- * Evaluates query blocks handed out by `nextBlock` (start index, or ≥ n when none is left),
- * every query against all other items, writing each query's results into job.out.
+ * Evaluates query blocks handed out by `nextBlock` (start index, or ≥ the number of queries when
+ * none is left), every query against the gallery (all other items in leave-one-out), writing
+ * each query's results into job.out.
  *
- * For query q with R = #other items of its class: AP with scikit-learn's ties; and, in the
- * total order "score descending, then item index ascending", the positives' ranks r_1 < … < r_R
- * give MAP@R = (1/R) Σ_{i: r_i ≤ R} i / r_i, R-precision = #{i : r_i ≤ R} / R, and the first
- * rank r_1 (P@1 = [r_1 = 1], Recall@K = [r_1 ≤ K]).
+ * For query q with R = #gallery items of its class (other than q itself in leave-one-out): AP
+ * with scikit-learn's ties; and, in the total order "score descending, then gallery index
+ * ascending", the positives' ranks r_1 < … < r_R give MAP@R = (1/R) Σ_{i: r_i ≤ R} i / r_i,
+ * R-precision = #{i : r_i ≤ R} / R, and the first rank r_1 (P@1 = [r_1 = 1], Recall@K =
+ * [r_1 ≤ K], reciprocal rank 1/r_1).
  */
 export function evaluateBlocks(job: RetrievalJob, nextBlock: () => number): void {
   const { x, n, d, labels, out } = job;
+  const queries = job.queries ?? null;
+  const qn = queries ? queries.n : n;
+  const qlabels = queries ? queries.labels : labels;
+  const self = job.self ?? !queries;
+  if (self && qn !== n) throw new Error(`evaluateBlocks: self needs as many queries as gallery items (${qn} vs ${n})`);
   const idx = classIndex(labels);
   let maxClass = 0;
   for (const c of idx.count.values()) maxClass = Math.max(maxClass, c);
@@ -124,35 +159,44 @@ export function evaluateBlocks(job: RetrievalJob, nextBlock: () => number): void
   // The f32 kernel halves the N·D work per query but scores each query's positives exactly in
   // JS (R·D, ~5x slower per product): with huge classes (R ≳ N/10) that eats the gain.
   let pairs = 0;
-  for (const c of idx.count.values()) pairs += c * (c - 1);
-  const f32Pays = pairs / n < n / 20;
-  const bound = useWasm && (wanted === 'f32' || (wanted === 'auto' && f32Pays)) ? f32Bound(x, n, d) : null;
+  if (!queries) {
+    for (const c of idx.count.values()) pairs += c * (c - 1);
+  } else {
+    for (let q = 0; q < qn; q++) pairs += (idx.count.get(qlabels[q]) ?? 0) - (self ? 1 : 0);
+  }
+  const f32Pays = pairs / qn < n / 20;
+  const bound = useWasm && (wanted === 'f32' || (wanted === 'auto' && f32Pays)) ? f32Bound(x, n, d, queries) : null;
   if (wanted === 'f32' && !bound) throw new Error('the f32 kernel is not usable for these embeddings (or without wasm)');
   const precision: Precision = bound ? 'f32' : 'f64';
-  const sims = new SimilarityBlocks(x, n, d, Math.min(job.blockSize, n), { useWasm, precision });
+  const sims = new SimilarityBlocks(x, n, d, Math.min(job.blockSize, qn), {
+    useWasm,
+    precision,
+    ...(queries ? { queries: { x: queries.x, n: qn } } : {}),
+  });
   const ranker = new PositiveRanker(maxClass, sims.rowHistogram);
-  const exact = bound ? new ExactDot(x, d) : null;
+  const exact = bound ? new ExactDot(queries ? queries.x : x, x, d) : null;
   const positives = new Int32Array(Math.max(1, maxClass));
-  for (let q0 = nextBlock(); q0 < n; q0 = nextBlock()) {
-    const count = Math.min(job.blockSize, n - q0);
+  for (let q0 = nextBlock(); q0 < qn; q0 = nextBlock()) {
+    const count = Math.min(job.blockSize, qn - q0);
     const block = sims.compute(q0, count);
     for (let r = 0; r < count; r++) {
       const q = q0 + r;
       const o = q * SLOTS;
-      const l = labels[q];
-      const s0 = idx.start.get(l)!;
-      const c = idx.count.get(l)!;
+      const l = qlabels[q];
+      const skip = self ? q : -1;
+      const s0 = idx.start.get(l) ?? 0;
+      const c = idx.count.get(l) ?? 0;
       let m = 0;
       for (let t = s0; t < s0 + c; t++) {
         const j = idx.members[t];
-        if (j !== q) positives[m++] = j;
+        if (j !== skip) positives[m++] = j;
       }
       if (m === 0) {
         out.fill(NaN, o, o + SLOTS);
         continue;
       }
       if (exact) exact.setQuery(q, bound!(q));
-      ranker.rank(block.subarray(r * sims.stride, r * sims.stride + n), n, q, positives, m, exact);
+      ranker.rank(block.subarray(r * sims.stride, r * sims.stride + n), n, skip, positives, m, exact);
       out[o + SLOT_AP] = ranker.averagePrecision();
       // Sorted worst first: walk from the best positive down.
       let apr = 0;

@@ -6,8 +6,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { evaluateBlocks } from './retrieval-core.js';
 
 export interface RetrievalWorkerData {
+  /** Gallery rows (float64). */
   x: SharedArrayBuffer;
   labels: SharedArrayBuffer;
+  /** Query rows when they are not the gallery rows. */
+  queries?: { x: SharedArrayBuffer; labels: SharedArrayBuffer; n: number };
+  self: boolean;
   out: SharedArrayBuffer;
   counter: SharedArrayBuffer;
   n: number;
@@ -19,12 +23,15 @@ export interface RetrievalWorkerData {
 
 const data = workerData as RetrievalWorkerData;
 const counter = new Int32Array(data.counter);
+const q = data.queries;
 evaluateBlocks(
   {
     x: new Float64Array(data.x),
     n: data.n,
     d: data.d,
     labels: new Int32Array(data.labels),
+    ...(q ? { queries: { x: new Float64Array(q.x), labels: new Int32Array(q.labels), n: q.n } } : {}),
+    self: data.self,
     blockSize: data.blockSize,
     out: new Float64Array(data.out),
     useWasm: data.useWasm,

@@ -182,9 +182,10 @@ export function roundUp(v: number, m: number): number {
 type Scores = Float32Array | Float64Array;
 
 /**
- * Holds a padded copy of n×d rows in wasm memory (float64, or float32 for the fast mode) plus
+ * Holds a padded copy of n×d item rows in wasm memory (float64, or float32 for the fast mode),
+ * optionally a second matrix of query rows (`queries`; absent: the items are the queries), plus
  * an output area for blocks of up to `maxBlock` query rows, and computes similarity blocks
- * against all rows. float32 scores are approximate: callers must treat them as such (see
+ * against all item rows. float32 scores are approximate: callers must treat them as such (see
  * rank-positives.ts ExactScores); float64 scores are the exact ones.
  */
 export class SimilarityBlocks {
@@ -197,6 +198,12 @@ export class SimilarityBlocks {
   private readonly rowLen: number;
   private readonly gram: ((pa: number, qn: number, pb: number, jn: number, out: number, ostride: number) => void) | null;
   private readonly xPtr: number;
+  /** Where query rows start (xPtr when the items are the queries). */
+  private readonly qPtr: number;
+  /** Query rows held (padded); a block never reads past them. */
+  private readonly qRows: number;
+  private readonly qCount: number;
+  private readonly qs: Scores | null;
   private readonly outPtr: number;
   private readonly xs: Scores;
   private readonly out: Scores;
@@ -205,7 +212,7 @@ export class SimilarityBlocks {
 
   constructor(
     x: ArrayLike<number>, n: number, d: number, maxBlock: number,
-    opts: { useWasm?: boolean; precision?: Precision } = {},
+    opts: { useWasm?: boolean; precision?: Precision; queries?: { x: ArrayLike<number>; n: number } } = {},
   ) {
     const useWasm = opts.useWasm ?? wasmSimdAvailable();
     const precision = opts.precision ?? 'f64';
@@ -217,11 +224,15 @@ export class SimilarityBlocks {
     this.maxBlock = roundUp(Math.max(1, maxBlock), QUERY_ALIGN);
     this.rowLen = roundUp(d, rowAlign(precision));
     const xsLen = this.stride * this.rowLen;
+    const queries = opts.queries;
+    this.qRows = queries ? roundUp(Math.max(1, queries.n), QUERY_ALIGN) : this.stride;
+    this.qCount = queries ? queries.n : n;
+    const qsLen = queries ? this.qRows * this.rowLen : 0;
     const outLen = this.maxBlock * this.stride;
     if (useWasm) {
       const eb = ELEM[precision].bytes;
       const binBytes = MAX_BINS * 4;
-      const bytes = (xsLen + outLen) * eb + 2 * binBytes + this.stride * 4;
+      const bytes = (xsLen + qsLen + outLen) * eb + 2 * binBytes + this.stride * 4;
       if (bytes > 4 * 2 ** 30 - 2 ** 16) {
         throw new Error(`similarity blocks need ${(bytes / 2 ** 30).toFixed(1)} GiB of wasm memory (limit 4 GiB): lower blockSize`);
       }
@@ -233,8 +244,10 @@ export class SimilarityBlocks {
       const buffer = mem.buffer as ArrayBuffer;
       const Arr = precision === 'f32' ? Float32Array : Float64Array;
       this.xPtr = 0;
-      this.outPtr = xsLen * eb;
+      this.qPtr = queries ? xsLen * eb : this.xPtr;
+      this.outPtr = (xsLen + qsLen) * eb;
       this.xs = new Arr(buffer, this.xPtr, xsLen);
+      this.qs = queries ? new Arr(buffer, this.qPtr, qsLen) : null;
       this.out = new Arr(buffer, this.outPtr, outLen);
       const histPtr = this.outPtr + outLen * eb;
       const firstPtr = histPtr + binBytes;
@@ -255,46 +268,53 @@ export class SimilarityBlocks {
       this.rowHistogram = null;
       this.gram = null;
       this.xPtr = 0;
+      this.qPtr = 0;
       this.outPtr = 0;
       this.xs = new Float64Array(xsLen);
+      this.qs = queries ? new Float64Array(qsLen) : null;
       this.out = new Float64Array(outLen);
     }
     for (let i = 0; i < n; i++) {
       for (let t = 0; t < d; t++) this.xs[i * this.rowLen + t] = x[i * d + t];
     }
+    if (queries && this.qs) {
+      for (let i = 0; i < queries.n; i++) {
+        for (let t = 0; t < d; t++) this.qs[i * this.rowLen + t] = queries.x[i * d + t];
+      }
+    }
   }
 
   /**
-   * Scores of query rows [q0, q0+count) against every row: row r of the result is at
+   * Scores of query rows [q0, q0+count) against every item row: row r of the result is at
    * [r·stride, r·stride + n). The array is reused by the next call.
    */
   compute(q0: number, count: number): Scores {
-    if (count > this.maxBlock || q0 < 0 || q0 + count > this.n) throw new Error(`bad block [${q0}, ${q0 + count})`);
+    if (count > this.maxBlock || q0 < 0 || q0 + count > this.qCount) throw new Error(`bad block [${q0}, ${q0 + count})`);
     const qn = roundUp(count, QUERY_ALIGN);
     // A block that runs past the last row reads padding rows (zeros) or the next rows: harmless,
     // their outputs are never read. Past the padded end it must stop.
-    const start = Math.min(q0, this.stride - qn);
+    const start = Math.min(q0, this.qRows - qn);
     if (this.gram) {
       const eb = ELEM[this.precision].bytes;
       const rowBytes = this.rowLen * eb;
       // Item chunks small enough to stay in L2 while every query tile of the block passes over
       // them; without this the whole matrix streams from memory once per query tile (5x slower).
       const chunk = Math.max(ITEM_ALIGN, roundUp(Math.floor(ITEM_CHUNK_BYTES / rowBytes), ITEM_ALIGN));
-      const pa = this.xPtr + start * rowBytes;
+      const pa = this.qPtr + start * rowBytes;
       for (let j0 = 0; j0 < this.stride; j0 += chunk) {
         const jn = Math.min(chunk, this.stride - j0);
         this.gram(pa, qn, this.xPtr + j0 * rowBytes, jn, this.outPtr + j0 * eb, this.stride * eb);
       }
     } else {
-      jsGram(this.xs as Float64Array, this.rowLen, start, qn, this.stride, this.out as Float64Array, this.stride);
+      jsGram((this.qs ?? this.xs) as Float64Array, this.xs as Float64Array, this.rowLen, start, qn, this.stride, this.out as Float64Array, this.stride);
     }
     const shift = (q0 - start) * this.stride;
     return shift === 0 ? this.out : this.out.subarray(shift);
   }
 }
 
-/** The same tile in plain JS, for engines without wasm SIMD. */
-function jsGram(x: Float64Array, rowLen: number, q0: number, qn: number, jn: number, out: Float64Array, ostride: number): void {
+/** The same tile in plain JS, for engines without wasm SIMD: query rows of `a` against rows of `x`. */
+function jsGram(a: Float64Array, x: Float64Array, rowLen: number, q0: number, qn: number, jn: number, out: Float64Array, ostride: number): void {
   for (let q = 0; q < qn; q += 2) {
     const a0 = (q0 + q) * rowLen;
     const a1 = a0 + rowLen;
@@ -302,7 +322,7 @@ function jsGram(x: Float64Array, rowLen: number, q0: number, qn: number, jn: num
       const b0 = j * rowLen, b1 = b0 + rowLen, b2 = b1 + rowLen, b3 = b2 + rowLen;
       let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
       for (let t = 0; t < rowLen; t++) {
-        const u0 = x[a0 + t], u1 = x[a1 + t];
+        const u0 = a[a0 + t], u1 = a[a1 + t];
         const v0 = x[b0 + t], v1 = x[b1 + t], v2 = x[b2 + t], v3 = x[b3 + t];
         s00 += u0 * v0; s01 += u0 * v1; s02 += u0 * v2; s03 += u0 * v3;
         s10 += u1 * v0; s11 += u1 * v1; s12 += u1 * v2; s13 += u1 * v3;

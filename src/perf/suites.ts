@@ -6,7 +6,7 @@ import { Rng } from '../core/rng.js';
 import type { LoadedDataset } from '../data/types.js';
 import { referenceComputes } from '../losses/reference/index.js';
 import type { LossRegistry } from '../losses/registry.js';
-import { evaluateRetrieval } from '../metrics/retrieval.js';
+import { evaluateQueryGallery, evaluateRetrieval } from '../metrics/retrieval.js';
 import { DEFAULT_TRAIN_CONFIG } from '../train/config.js';
 import { train } from '../train/train.js';
 import { blockLabels, randomUnitRows, roundRobinLabels } from './inputs.js';
@@ -129,6 +129,13 @@ export async function evalSuite(ctx: SuiteContext): Promise<void> {
     const k = [1, 10, 100, 1000].filter((v) => v < N);
     const t = await measure(() => evaluateRetrieval(x, N, D, labels, { k }), { warmup: N > 20_000 ? 0 : 1, repeats: 3, budgetMs: 60_000 });
     ctx.emit({ suite: 'eval', name: 'exact-retrieval', impl: 'blocked', backend: 'js', N, D, ...t });
+    // N queries against a separate gallery of N (the same work as leave-one-out, two sets of rows).
+    ctx.note(`eval: query-gallery N=${N}×${N} D=${D}`);
+    const g = randomUnitRows(N, D, 4);
+    const qg = await measure(() => evaluateQueryGallery({ x, n: N, labels }, { x: g, n: N, labels }, D, { k }), {
+      warmup: N > 20_000 ? 0 : 1, repeats: 3, budgetMs: 60_000,
+    });
+    ctx.emit({ suite: 'eval', name: 'exact-retrieval-query-gallery', impl: 'blocked', backend: 'js', N, D, ...qg });
   }
 }
 

@@ -48,6 +48,8 @@ function subtitle(exp: ExperimentResults): string {
     `losses: ${distinct(exp.results.map((r) => r.loss)).join(', ')}`,
     `swept: ${exp.swept.join(', ') || 'nothing'}`,
     `seeds: ${seeds.join(', ')}`,
+    // Results written before these columns existed were all leave-one-out, dot, per query.
+    `evaluation: ${distinct(exp.results.map((r) => r.protocol ?? 'leave-one-out')).join(' / ')}, ${distinct(exp.results.map((r) => r.similarity ?? 'dot')).join(' / ')} similarity, averaged per ${distinct(exp.results.map((r) => r.averaging ?? 'query')).join(' / ')}`,
   ];
   const finished = exp.manifest?.finishedAt;
   if (typeof finished === 'string') parts.push(`finished ${finished}`);

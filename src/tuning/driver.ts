@@ -167,7 +167,11 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
   const validationCells = (cell: Cell, trial: number, point: Point): Cell[] =>
     Array.from({ length: spec.folds }, (_, fold) => {
       // No AP estimate on validation: it samples batches of the evaluated split and is no objective.
-      const config = { ...cell.config, validation: { folds: spec.folds, fold, seed: spec.seed }, eval: { ...cell.config.eval, estimateBatches: 0 } };
+      const evalSpec = { ...cell.config.eval, estimateBatches: 0 };
+      // The dataset's query/gallery marking is of test rows: a fold of train classes has none, so
+      // its classes are evaluated leave-one-out.
+      if (evalSpec.protocol === 'query-gallery') delete evalSpec.protocol;
+      const config = { ...cell.config, validation: { folds: spec.folds, fold, seed: spec.seed }, eval: evalSpec };
       // swept only labels the cell in progress lines and its file; tuning.csv is written from the trials.
       return { id: identify(config, cell.inputs), configId: cellId(config), inputs: cell.inputs, config, swept: { trial, fold, ...point } };
     });
@@ -230,7 +234,7 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
     const cells = cellsFor(g.loss, best.point, testSeeds)
       .filter((c) => canonicalJson(c.config.dataset) === g.datasetKey)
       .map((c) => {
-        const config = { ...c.config, eval: { ...c.config.eval, perClass: true } };
+        const config = { ...c.config, eval: { ...c.config.eval, classReport: true } };
         const swept: Cell['swept'] = { run: 'test' };
         for (const k of tunedKeys) swept[k] = k in best.point ? best.point[k]! : null;
         return { id: identify(config, c.inputs), configId: cellId(config), inputs: c.inputs, config, swept };

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { tempDir, writeYaml } from '../experiments/helpers.js';
+import { clusterExperiment, ranIds } from './fixture.js';
 
 const CLI = resolve('dist/cli/main.js');
 const localConf = resolve('.slurm/slurm.conf');
@@ -23,18 +24,6 @@ function slurmState(): string | null {
 const why = slurmState();
 if (why) process.stderr.write(`slurm tests skipped: ${why}\n`);
 
-const YAML = (iterations: number) => `
-description: bench slurm test
-base:
-  dataset: { name: synthetic, params: { classes: 30, perClass: 4, dim: 8 } }
-  train: { model: linear, embeddingDim: 8, iterations: ${iterations}, batchSize: 16, perClass: 2 }
-  loss: { name: smooth-ap }
-  eval: { k: [1, 2], estimateBatches: 1 }
-seeds: [0, 1, 2]
-sweep:
-  grid:
-    loss.params.tau: [0.1, 0.01]
-`;
 
 function bench(args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env });
@@ -68,7 +57,7 @@ describe.skipIf(why !== null && !process.env.CI)('bench slurm on a real Slurm', 
 
   it('an array of 4 tasks, 2 at a time, then the merge: results equal a plain local run', async () => {
     const dir = tempDir();
-    const file = writeYaml(dir, 'arr', YAML(40));
+    const file = writeYaml(dir, 'arr', clusterExperiment(40));
     const t0 = Date.now();
     const { arrayId, mergeId } = submit([file, '--results-dir', join(dir, 'slurm'), '--tasks', '4', '--parallel', '2']);
     await waitUntil(() => !queued([arrayId, mergeId]), 300_000, 'the array and merge jobs');
@@ -85,7 +74,7 @@ describe.skipIf(why !== null && !process.env.CI)('bench slurm on a real Slurm', 
 
   it('a task cancelled mid-cell: the merge names exactly the cells it did not finish; resubmitting runs only those', async () => {
     const dir = tempDir();
-    const file = writeYaml(dir, 'cut', YAML(3000));
+    const file = writeYaml(dir, 'cut', clusterExperiment(3000));
     const results = join(dir, 'r');
     const cells = join(results, 'cut', 'cells');
     const first = submit([file, '--results-dir', results, '--tasks', '2', '--parallel', '2']);
@@ -116,20 +105,20 @@ describe.skipIf(why !== null && !process.env.CI)('bench slurm on a real Slurm', 
     expect(after.filter((id) => !done.has(id)).sort()).toEqual(listed.map((m) => m.id).sort());
     for (const [id, mtime] of before) expect(statSync(join(cells, `${id}.json`)).mtimeMs).toBe(mtime);
     const logs2 = [0, 1].map((i) => readFileSync(join(results, 'cut', 'slurm', 'logs', `${second.arrayId}_${i}.out`), 'utf8')).join('\n');
-    const ranAgain = [...logs2.matchAll(/^cell \d+\/\d+ ([0-9a-f]{12}) /gm)].map((m) => m[1]!).sort();
+    const ranAgain = ranIds(logs2).sort();
     expect(ranAgain).toEqual(listed.map((m) => m.id).sort());
   }, 900_000);
 
   it('two unsharded workers started together as jobs run each cell once', async () => {
     const dir = tempDir();
-    const file = writeYaml(dir, 'two', YAML(40));
+    const file = writeYaml(dir, 'two', clusterExperiment(40));
     const results = join(dir, 'r');
     const line = `${process.execPath} ${CLI} run ${file} --results-dir ${results} --jobs 1 --no-report`;
     const ids = [1, 2].map((i) =>
       execFileSync('sbatch', ['--parsable', `--output=${join(dir, `w${i}.out`)}`, `--wrap=${line}`], { encoding: 'utf8', env }).trim().split(';')[0]!,
     );
     await waitUntil(() => !queued(ids), 300_000, 'both workers');
-    const ran = [1, 2].map((i) => [...readFileSync(join(dir, `w${i}.out`), 'utf8').matchAll(/^cell \d+\/\d+ ([0-9a-f]{12}) /gm)].map((m) => m[1]!));
+    const ran = [1, 2].map((i) => ranIds(readFileSync(join(dir, `w${i}.out`), 'utf8')));
     expect(ran[0]!.filter((id) => ran[1]!.includes(id))).toEqual([]);
     expect(ran[0]!.length + ran[1]!.length).toBe(6);
     expect(cellFiles(join(results, 'two', 'cells'))).toHaveLength(6);

@@ -39,8 +39,8 @@ function dir(): string {
 }
 
 /** Feature rows of a split, as the first feature (= original row index). */
-function rowIds(ds: LoadedDataset, side: 'train' | 'test'): number[] {
-  const s = ds[side];
+function rowIds(ds: LoadedDataset, side: 'train' | 'test' | 'query' | 'gallery'): number[] {
+  const s = ds[side]!;
   return Array.from({ length: s.n }, (_, i) => s.x[i * s.dim]!);
 }
 
@@ -112,6 +112,39 @@ describe('features dataset', () => {
     expect(Array.from(ds.test.labels)).toEqual([1, 0, 3, 2]);
   });
 
+  it('a split file with query and gallery rows: both kept as splits, and both part of test', async () => {
+    const d = dir();
+    writeFileSync(join(d, 'x.npy'), npyF4(ROWS));
+    writeFileSync(join(d, 'y.npy'), npyI8(LABELS));
+    // Rows 0-5 train, then query / gallery alternating, row 11 plain test.
+    const parts = ROWS.map((_, i) => (i < 6 ? 'train' : i === 11 ? 'test' : i % 2 ? 'Gallery' : 'query'));
+    writeFileSync(join(d, 'split.txt'), parts.join('\n'));
+    const ds = await features.load(params({ path: join(d, 'x.npy'), labels: join(d, 'y.npy'), splitFile: join(d, 'split.txt') }), { seed: 0 });
+    expect(rowIds(ds, 'train')).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(rowIds(ds, 'test')).toEqual([6, 7, 8, 9, 10, 11]);
+    expect(rowIds(ds, 'query')).toEqual([6, 8, 10]);
+    expect(rowIds(ds, 'gallery')).toEqual([7, 9]);
+    // Labels 10 20 30 40 → ids 0..3; row 6 has label 30, row 7 label 40.
+    expect(Array.from(ds.query!.labels)).toEqual([2, 0, 2]);
+    expect(Array.from(ds.gallery!.labels)).toEqual([3, 1]);
+  });
+
+  it('a split without query rows has neither query nor gallery', async () => {
+    const d = dir();
+    writeFileSync(join(d, 'x.npy'), npyF4(ROWS));
+    writeFileSync(join(d, 'y.npy'), npyI8(LABELS));
+    writeFileSync(join(d, 'split.txt'), ROWS.map((_, i) => (i < 6 ? 'train' : 'test')).join('\n'));
+    const ds = await features.load(params({ path: join(d, 'x.npy'), labels: join(d, 'y.npy'), splitFile: join(d, 'split.txt') }), { seed: 0 });
+    expect(ds.query).toBeUndefined();
+    expect(ds.gallery).toBeUndefined();
+    // Query rows without gallery rows are an error naming both counts.
+    writeFileSync(join(d, 'q-only.txt'), ROWS.map((_, i) => (i < 6 ? 'train' : 'query')).join('\n'));
+    await expectUserError(
+      features.load(params({ path: join(d, 'x.npy'), labels: join(d, 'y.npy'), splitFile: join(d, 'q-only.txt') }), { seed: 0 }),
+      '6 rows query and 0 gallery',
+    );
+  });
+
   it('encodeLabels maps strings to dense ids in sorted order', () => {
     expect(Array.from(encodeLabels(['b', 'a', 'b', 'c']).labels)).toEqual([1, 0, 1, 2]);
     expect(Array.from(encodeLabels(['10', '9', '-1', '9']).labels)).toEqual([2, 1, 0, 1]);
@@ -154,7 +187,7 @@ describe('features dataset', () => {
       writeFileSync(join(d, 'b.csv'), 'f0,f1,label\n1,2,a\n3,x,b\n');
       await expectUserError(features.load(params({ path: join(d, 'b.csv') }), { seed: 0 }), 'row 2 column "f1" is "x"');
       writeFileSync(join(d, 'c.csv'), 'f0,label,s\n1,a,train\n3,b,val\n');
-      await expectUserError(features.load(params({ path: join(d, 'c.csv'), splitColumn: 's' }), { seed: 0 }), 'row 2 is "val"', 'train or test');
+      await expectUserError(features.load(params({ path: join(d, 'c.csv'), splitColumn: 's' }), { seed: 0 }), 'row 2 is "val"', 'expected train, test, query or gallery');
     });
 
     it('labels text with several fields per line and no header', async () => {

@@ -42,7 +42,7 @@ describe('runExperiment', () => {
         'metrics', 'untrained', 'input', 'apEstimate', 'curve', 'trainMs', 'startedAt', 'finishedAt',
       ].sort(),
     );
-    expect(Object.keys(c.metrics).sort()).toEqual(['map', 'mapAtR', 'precisionAt1', 'queries', 'rPrecision', 'recallAt']);
+    expect(Object.keys(c.metrics).sort()).toEqual(['leftOut', 'map', 'mapAtR', 'mrr', 'precisionAt1', 'queries', 'rPrecision', 'recallAt']);
     expect(Object.keys(c.metrics.recallAt)).toEqual(['1', '4']);
     // logEvery 2 over 8 steps: steps 1, 2, 4, 6, 8.
     expect(c.curve.map((p) => p.step)).toEqual([1, 2, 4, 6, 8]);

@@ -52,7 +52,7 @@ describe('results.csv', () => {
   it('has the pinned columns in order', () => {
     expect(header).toEqual([
       'experiment', 'cell', 'dataset', 'loss', 'loss.params.tau', 'train.batchSize', 'seed',
-      'map', 'mapAtR', 'rPrecision', 'precisionAt1', 'recallAt1', 'recallAt2', 'recallAt10',
+      'protocol', 'similarity', 'averaging', 'map', 'mapAtR', 'rPrecision', 'precisionAt1', 'recallAt1', 'recallAt2', 'recallAt10',
       'untrainedMap', 'inputMap', 'inputMapAtR', 'inputRecallAt1', 'apEstimate', 'trueAP', 'apGap', 'trainMs',
     ]);
   });

@@ -135,3 +135,72 @@ export function nearTieData(seed: number, n: number, d: number, classes: number)
   for (let i = 0; i < n; i++) labels[i] = rng.int(classes);
   return { x, labels };
 }
+
+export type BruteSimilarity = 'dot' | 'cosine' | 'euclidean';
+
+/**
+ * Query q's score for gallery item j, computed directly from the definition: dot product,
+ * dot / (‖q‖‖g‖), or minus the squared distance (smaller distance first; squaring keeps the
+ * order and keeps integer data exact).
+ */
+function pairScore(qx: ArrayLike<number>, q: number, gx: ArrayLike<number>, j: number, d: number, sim: BruteSimilarity): number {
+  let s = 0, qq = 0, gg = 0, dist = 0;
+  for (let t = 0; t < d; t++) {
+    const a = qx[q * d + t], b = gx[j * d + t];
+    s += a * b;
+    qq += a * a;
+    gg += b * b;
+    dist += (a - b) * (a - b);
+  }
+  if (sim === 'dot') return s;
+  if (sim === 'cosine') return s / (Math.sqrt(qq) * Math.sqrt(gg));
+  return -dist;
+}
+
+export interface BruteQG extends RetrievalMetrics {
+  mrr: number;
+  leftOut: number;
+}
+
+/**
+ * Queries against a gallery by full sort of each row (score desc, gallery index asc), with
+ * pytorch-metric-learning's formulas; `self` leaves query i (= gallery item i) out of its own
+ * ranking; `perClass` averages each class's queries first, then the classes.
+ */
+export function bruteQueryGallery(
+  qx: ArrayLike<number>, qLabels: ArrayLike<number>,
+  gx: ArrayLike<number>, gLabels: ArrayLike<number>,
+  d: number, ks: number[],
+  opts: { similarity?: BruteSimilarity; self?: boolean; perClass?: boolean } = {},
+): BruteQG {
+  const sim = opts.similarity ?? 'dot';
+  const nq = qLabels.length, ng = gLabels.length;
+  const rows: { label: number; v: number[] }[] = [];
+  for (let q = 0; q < nq; q++) {
+    const items: number[] = [];
+    for (let j = 0; j < ng; j++) if (!(opts.self && j === q)) items.push(j);
+    const rel = (j: number) => gLabels[j] === qLabels[q];
+    const R = items.filter(rel).length;
+    if (R === 0) continue;
+    const score = new Map(items.map((j) => [j, pairScore(qx, q, gx, j, d, sim)]));
+    const ap = sklearnAP(items.map((j) => score.get(j)!), items.map(rel));
+    const sorted = [...items].sort((a, b) => score.get(b)! - score.get(a)! || a - b);
+    const r = sorted.map(rel);
+    let tp = 0, apr = 0;
+    for (let i = 0; i < R; i++) if (r[i]) apr += ++tp / (i + 1);
+    const first = r.indexOf(true) + 1;
+    rows.push({ label: qLabels[q], v: [ap, apr / R, tp / R, first === 1 ? 1 : 0, 1 / first, ...ks.map((k) => (first <= k ? 1 : 0))] });
+  }
+  const mean = (vs: number[][]) => vs[0].map((_, f) => vs.reduce((a, v) => a + v[f], 0) / vs.length);
+  let m: number[];
+  if (opts.perClass) {
+    const byClass = new Map<number, number[][]>();
+    for (const r of rows) byClass.set(r.label, [...(byClass.get(r.label) ?? []), r.v]);
+    m = mean([...byClass.values()].map(mean));
+  } else {
+    m = rows.length ? mean(rows.map((r) => r.v)) : Array(5 + ks.length).fill(NaN);
+  }
+  const recallAt: Record<string, number> = {};
+  ks.forEach((k, t) => (recallAt[String(k)] = m[5 + t]));
+  return { map: m[0], mapAtR: m[1], rPrecision: m[2], precisionAt1: m[3], mrr: m[4], recallAt, queries: rows.length, leftOut: nq - rows.length };
+}

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { retrievalPerQuery as fromSources } from '../../src/metrics/retrieval.js';
+import { queryGalleryPerQuery as qgFromSources, retrievalPerQuery as fromSources } from '../../src/metrics/retrieval.js';
 import { bruteRetrieval, gaussianData, tiedData } from './oracle.js';
 
 // Worker threads run the compiled worker script, so this test drives the build in dist/
@@ -38,5 +38,19 @@ describe('evaluateRetrieval on worker threads', () => {
     expect(got.rPrecision).toBeCloseTo(want.rPrecision, 12);
     expect(got.precisionAt1).toBeCloseTo(want.precisionAt1, 12);
     for (const k of ks) expect(got.recallAt[String(k)]).toBeCloseTo(want.recallAt[String(k)], 12);
+  });
+
+  it('splits a query set against a separate gallery over 2 workers, equal to the in-thread evaluation', async () => {
+    const { queryGalleryPerQuery } = await dist();
+    const q = tiedData(23, 300, 4, 12);
+    const g = tiedData(24, 420, 4, 12);
+    for (const similarity of ['dot', 'euclidean'] as const) {
+      const query = { x: q.x, n: 300, labels: q.labels };
+      const gallery = { x: g.x, n: 420, labels: g.labels };
+      const threaded = await queryGalleryPerQuery(query, gallery, 4, { workers: 2, blockSize: 8, similarity });
+      expect(threaded.workersUsed).toBe(2);
+      const single = await qgFromSources(query, gallery, 4, { workers: 1, blockSize: 300, similarity });
+      expect(Array.from(threaded.perQuery)).toEqual(Array.from(single.perQuery));
+    }
   });
 });

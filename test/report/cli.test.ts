@@ -40,6 +40,8 @@ describe('bench report', () => {
     const index = readFileSync(join(reports, 'index.html'), 'utf8');
     expect(index).toContain('href="ablation-tau/index.html"');
     expect(index).toContain('href="compare/index.html"');
+    // Results without protocol columns were all leave-one-out, dot, per query: the subtitle says so.
+    expect(readFileSync(join(reports, 'ablation-tau', 'index.html'), 'utf8')).toContain('evaluation: leave-one-out, dot similarity, averaged per query');
   });
 
   it('builds only the named experiments, accepting an experiment file path', () => {

@@ -6,7 +6,8 @@ import { UserError, show } from '../../core/errors.js';
 import { experimentNameOf } from '../../experiments/file.js';
 import { planPath, type ShardPlan } from '../../experiments/merge.js';
 import { experimentDir } from '../../experiments/store.js';
-import { asList, type GlobalArgs } from '../context.js';
+import { selectionArgv } from '../../cluster/worker-command.js';
+import type { GlobalArgs } from '../context.js';
 import { countCells, experimentOptions, type ExperimentArgs } from '../experiment-args.js';
 
 interface K8sArgs extends ExperimentArgs {
@@ -43,15 +44,8 @@ const command: CommandModule<GlobalArgs, K8sArgs> = {
     const tasks = int(args.tasks, 'tasks') ?? cells;
     const parallel = Math.min(int(args.parallel, 'parallel') ?? tasks, tasks);
     const name = experimentNameOf(args.experiment);
-    // Paths inside the pod: the experiment and plugins as given (relative to the image's workdir).
-    const selection = [args.experiment, '--results-dir', args['mount-path']];
-    for (const p of args.plugin ?? []) selection.push('--plugin', p);
-    if (args.backend) selection.push('--backend', args.backend);
-    if (args['data-dir'] !== undefined) selection.push('--data-dir', args['data-dir']);
-    if (args.seeds !== undefined) selection.push('--seeds', String(args.seeds));
-    if (args.dataset !== undefined) selection.push('--dataset', String(args.dataset));
-    for (const s of asList(args.set) ?? []) selection.push('--set', s);
-    for (const o of asList(args.only) ?? []) selection.push('--only', o);
+    // Paths inside the pod are the image's: the experiment and plugins as given, the results on the claim.
+    const selection = selectionArgv(args, { resultsDir: args['mount-path'] });
     const m = k8sManifests({
       experiment: name,
       image: args.image,
