@@ -27,7 +27,25 @@ function commands(): string[][] {
     .map((l) => l.split(/\s+/).slice(2));
 }
 
-const yamls = blocks('yaml');
+/**
+ * Whole experiment files, and fragments (a key of `base`, such as an `eval:` line) placed into a
+ * minimal experiment so that they are validated just the same.
+ */
+const yamls = blocks('yaml').map((text) =>
+  /^base:/m.test(text)
+    ? text
+    : `base:\n  dataset: { name: synthetic }\n  loss: { name: smooth-ap }\n${text.replace(/^/gm, '  ')}`,
+);
+
+/** A float32 .npy (version 1.0) of an n×d matrix. */
+function npy(rows: number[][]): Buffer {
+  const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows.length}, ${rows[0]!.length}), }`;
+  const pad = 64 - ((10 + header.length + 1) % 64);
+  const head = Buffer.from(`\x93NUMPY\x01\x00`, 'latin1');
+  const len = Buffer.alloc(2);
+  len.writeUInt16LE(header.length + pad + 1);
+  return Buffer.concat([head, len, Buffer.from(header + ' '.repeat(pad) + '\n', 'latin1'), Buffer.from(new Float32Array(rows.flat()).buffer)]);
+}
 
 describe('README experiment files', () => {
   it('are at least the two examples, and each loads and validates', () => {
@@ -59,6 +77,9 @@ describe('README commands', () => {
   writeFileSync(join(cwd, 'emb.json'), JSON.stringify({ embeddings: rows, labels }));
   writeFileSync(join(cwd, 'batch.json'), JSON.stringify({ embeddings: rows, labels }));
   writeFileSync(join(cwd, 'my-sweep.yaml'), yamls[1]!);
+  writeFileSync(join(cwd, 'q.npy'), npy(rows.slice(0, 6)));
+  writeFileSync(join(cwd, 'q.txt'), labels.slice(0, 6).join('\n') + '\n');
+  writeFileSync(join(cwd, 'g.csv'), ['f0,f1,f2,f3,label', ...rows.slice(6).map((r, i) => `${r.join(',')},${labels[6 + i]}`)].join('\n') + '\n');
   writeFileSync(join(cwd, 'my-experiment.yaml'), yamls[1]!.replace(/sweep:[\s\S]*$/, '').replace('loss: { name: smooth-ap }', 'loss: { name: contrastive }'));
 
   const cases = commands();

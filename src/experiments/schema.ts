@@ -3,6 +3,7 @@ import { builtinDatasets } from '../data/index.js';
 import type { LossPlugin } from '../losses/types.js';
 import { TRAIN_PARAM_SPECS } from '../train/config.js';
 import { tuneSchema } from '../tuning/schema.js';
+import { PROTOCOL_SPECS } from './eval-protocol.js';
 import { DEFAULT_EVAL } from './resolve.js';
 
 type Json = Record<string, unknown>;
@@ -66,6 +67,7 @@ export function experimentSchema(losses: readonly LossPlugin[]): Json {
     properties: {
       k: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1, default: DEFAULT_EVAL.k, description: 'Recall@K cut-offs' },
       estimateBatches: { type: 'integer', minimum: 0, default: DEFAULT_EVAL.estimateBatches, description: 'PK test batches for the AP estimate (0 = none)' },
+      ...Object.fromEntries(PROTOCOL_SPECS.map((s) => [s.name, paramSchema(s)])),
     },
   };
   const settings = { type: 'object', propertyNames: { pattern: keyPath }, additionalProperties: leaf };

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { describeAllowed, type ParamSpec } from '../../core/params.js';
 import { builtinDatasets } from '../../data/index.js';
 import { experimentCatalogue } from '../../experiments/file.js';
+import { PROTOCOL_SPECS } from '../../experiments/eval-protocol.js';
 import { EVAL_FIELDS } from '../../experiments/paths.js';
 import { DEFAULT_EVAL } from '../../experiments/resolve.js';
 import { TRAIN_PARAM_SPECS } from '../../train/config.js';
@@ -39,7 +40,8 @@ const command: CommandModule<GlobalArgs, GlobalArgs & { json?: boolean }> = {
     const keys = experimentKeys();
     lines.push('', 'Experiment keys (base.train / base.eval in a file, or any key path in sweep, datasets[].set and --set):');
     lines.push(...formatParams(keys.train, 'train.'));
-    for (const e of keys.eval) lines.push(`    eval.${e.name} = ${JSON.stringify(e.default)}`);
+    for (const e of keys.eval.filter((e) => !PROTOCOL_SPECS.some((s) => s.name === e.name))) lines.push(`    eval.${e.name} = ${JSON.stringify(e.default)}`);
+    lines.push(...formatParams(PROTOCOL_SPECS, 'eval.'));
     lines.push('', 'Experiments (bench run <name>):');
     for (const e of experimentCatalogue()) lines.push(`  ${e.name}: ${e.description.replace(/\s+/g, ' ').trim()}  [${relative(process.cwd(), e.file)}]`);
     process.stdout.write(lines.join('\n') + '\n');
