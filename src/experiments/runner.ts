@@ -14,6 +14,7 @@ import { commandLine, gitState, packageVersion, tfjsVersion, type Manifest } fro
 import { runCellsInChildren, type CellHooks, type PoolControl } from './pool.js';
 import { cellLabel, defaultProgressMode, ProgressReporter, type ProgressMode } from './progress.js';
 import { cellsOfShard, type Shard } from './shard.js';
+import { hasTune } from '../tuning/has-tune.js';
 import { cellPath, cellsDir, experimentDir, readAllCellResults, readCellResult, removeStaleTemps, writeCellResult } from './store.js';
 import { resultsTable, summaryTable, toCsv, type Table } from './tables.js';
 import type { Cell, CellInputs, CellResult, ResolvedExperiment } from './types.js';
@@ -345,6 +346,10 @@ export async function runExperiment(fileOrName: string, opts: RunOptions = {}): 
   const jobs = opts.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) throw new UserError(`--jobs: ${jobs} is not allowed; expected an integer >= 1`);
   const plugins = opts.plugins ?? [];
+  if (!opts.loaded && hasTune(fileOrName)) {
+    // Its base cells alone would overwrite the tuned results with an untuned run.
+    throw new UserError(`experiment ${fileOrName} has tune: run it with runTuning (bench run does), not runExperiment`);
+  }
   const { registry, experiment: exp, cells, selected, todo, reused, notReused } = await planRun(fileOrName, opts);
   const dir = experimentDir(resultsDir, exp.name);
   const cdir = cellsDir(resultsDir, exp.name);

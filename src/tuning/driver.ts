@@ -1,4 +1,3 @@
-import { isAbsolute, relative, resolve } from 'node:path';
 import { UserError, show } from '../core/errors.js';
 import { selectBackend } from '../backend/index.js';
 import { createLossRegistry } from '../losses/index.js';
@@ -16,6 +15,9 @@ import { DEFAULT_TEST_SEEDS, readTuneSpec, roundOf, roundStart, type TuneSpec } 
 import type { Point } from './space.js';
 import { propose, trialRng, type Observation } from './strategies.js';
 import { writeTuningOutputs, type TuningOutputs } from './outputs.js';
+import { experimentLabel as label } from './has-tune.js';
+
+export { hasTune } from './has-tune.js';
 
 type Obj = Record<string, unknown>;
 
@@ -61,18 +63,6 @@ export interface TuneResult {
   outputs: TuningOutputs | null;
   /** With `plan`: trials finished (replayed from the results folder) and to run, and the test runs to follow. */
   plan?: { trialsDone: number; trialsTotal: number; cellsPerTrial: number; testCells: number; testDone: number };
-}
-
-/** Whether an experiment file declares `tune:` (then `bench run` tunes instead of sweeping). */
-export function hasTune(fileOrName: string): boolean {
-  const file = findExperimentFile(fileOrName);
-  const raw = readExperimentYaml(file, label(file));
-  return raw !== null && typeof raw === 'object' && !Array.isArray(raw) && (raw as Obj).tune !== undefined;
-}
-
-function label(file: string): string {
-  const rel = relative(process.cwd(), resolve(file));
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : resolve(file);
 }
 
 /** The metric a trial is judged by, from a cell's retrieval metrics. */
