@@ -10,6 +10,7 @@ import type { LossPlugin } from '../losses/types.js';
 import { batchAveragePrecision } from '../metrics/average-precision.js';
 import { perClassMetrics, type PerClassMetrics } from '../metrics/per-class.js';
 import { retrievalPerQuery } from '../metrics/retrieval.js';
+import { exampleBatch } from './example-batch.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
 import { train } from '../train/train.js';
 import type { TrainConfig, TrainProgress } from '../train/types.js';
@@ -241,6 +242,8 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
       input,
       apEstimate,
       ...(perClass ? { perClass } : {}),
+      // A cell with an AP estimate keeps one small test batch for the report's explorer.
+      ...(apEstimate ? { exampleBatch: exampleBatch(emb, e, data.test, cfg) } : {}),
       curve: model.curve,
       trainMs: model.trainMs,
       startedAt,

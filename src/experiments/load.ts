@@ -3,6 +3,7 @@ import { UserError, show } from '../core/errors.js';
 import type { ParamSpec } from '../core/params.js';
 import { datasetNames, getDataset } from '../data/index.js';
 import type { LossRegistry } from '../losses/registry.js';
+import { parseClaims } from '../claims/parse.js';
 import { canonicalJson, cellId } from './canonical.js';
 import { trackableMetrics } from './columns.js';
 import { experimentNameOf, findExperimentFile, readExperimentYaml } from './file.js';
@@ -77,7 +78,7 @@ class Checker {
 }
 
 // `tune` is read by src/tuning/spec.ts; the cells here are then its base configuration.
-const TOP_KEYS = ['description', 'base', 'seeds', 'datasets', 'sweep', 'tolerances', 'report', 'tune'];
+const TOP_KEYS = ['description', 'base', 'seeds', 'datasets', 'sweep', 'tolerances', 'report', 'claims', 'tune'];
 const BASE_KEYS = ['dataset', 'train', 'loss', 'estimator', 'eval'];
 const PLUGIN_KEYS = ['name', 'params'];
 const DATASET_ENTRY_KEYS = ['name', 'params', 'set'];
@@ -439,6 +440,15 @@ export function loadExperiment(fileOrName: string, opts: LoadOptions): LoadedExp
   }
   const ks = [...new Set(configs.flatMap((cfg) => cfg.eval.k))].sort((a, b) => a - b);
   const tolerances = readTolerances(c, top.tolerances, ks);
+  const claims = parseClaims(top.claims, {
+    fail: (path, msg) => c.fail(path, msg),
+    params: [...sweptCols, 'loss.name'],
+    metrics: trackableMetrics(ks),
+    declared: (param) => {
+      const listed = [...(sweep.grid[param] ?? []), ...sweep.list.flatMap((e) => (param in e ? [e[param]] : []))];
+      return listed.length ? (listed as Array<string | number | boolean>) : undefined;
+    },
+  });
 
   const experiment: ResolvedExperiment = {
     name: experimentNameOf(file),
@@ -453,6 +463,7 @@ export function loadExperiment(fileOrName: string, opts: LoadOptions): LoadedExp
     report,
     overrides,
     swept: sweptCols,
+    claims,
   };
   return { experiment, cells };
 }

@@ -6,6 +6,8 @@ import { selectBackend } from '../backend/index.js';
 import { createLossRegistry } from '../losses/index.js';
 import type { LossRegistry } from '../losses/registry.js';
 import { cellId } from './canonical.js';
+import { evaluateClaims, type ClaimResult } from '../claims/evaluate.js';
+import { writeClaimsCsv } from '../claims/output.js';
 import { checkCellFits, loadCellData, runCell } from './cell.js';
 import { ClaimSet, DEFAULT_CLAIM_TIMEOUT_MS } from './cell-claim.js';
 import { DigestCache, inputChanges } from './inputs.js';
@@ -75,6 +77,8 @@ export interface RunResult {
   results: Table;
   summary: Table;
   manifest: Manifest;
+  /** Verdicts of the experiment's claims (also in claims.csv). */
+  claims: ClaimResult[];
 }
 
 /** Parses repeated `--only key=value` flags; a key given twice accepts either value. */
@@ -240,6 +244,8 @@ export interface Aggregates {
   results: Table;
   summary: Table;
   manifest: Manifest;
+  /** The experiment's claims, answered from the finished cells. */
+  claims: ClaimResult[];
 }
 
 /**
@@ -252,6 +258,7 @@ export function writeAggregates(exp: ResolvedExperiment, cells: readonly Cell[],
   writeFileAtomic(join(dir, 'results.csv'), toCsv(agg.results));
   writeFileAtomic(join(dir, 'summary.csv'), toCsv(agg.summary));
   writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(agg.manifest, null, 2) + '\n');
+  writeClaimsCsv(dir, agg.claims);
   return agg;
 }
 
@@ -293,7 +300,8 @@ export function aggregate(exp: ResolvedExperiment, cells: readonly Cell[], resul
     cells: { total: cells.length, finished: finished.length, ranNow: run.ranNow, reused: run.reused },
     inputs: manifestInputs(finished),
   };
-  return { finished, pending, results, summary, manifest };
+  const claims = evaluateClaims(exp.claims ?? [], results.rows, exp.swept);
+  return { finished, pending, results, summary, manifest, claims };
 }
 
 /** What a run would do: the experiment, its cells, and which of them run now. */
@@ -435,5 +443,5 @@ export async function runExperiment(fileOrName: string, opts: RunOptions = {}): 
   const facts: RunFacts = { backend, startedAt, command: opts.command ?? commandLine(), ranNow: ranNow.length, reused: reused.length };
   const agg = opts.shard || opts.writeAggregates === false ? aggregate(exp, selected, resultsDir, facts) : writeAggregates(exp, cells, resultsDir, facts);
   const base = { experiment: exp, dir, ran: ranNow, reused, elsewhere: source.elsewhere, notReused };
-  return { ...base, cells: agg.finished, pending: agg.pending, results: agg.results, summary: agg.summary, manifest: agg.manifest };
+  return { ...base, cells: agg.finished, pending: agg.pending, results: agg.results, summary: agg.summary, manifest: agg.manifest, claims: agg.claims };
 }

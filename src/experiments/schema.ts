@@ -1,3 +1,5 @@
+import { KEYS, KINDS } from '../claims/parse.js';
+import { VERDICTS } from '../claims/types.js';
 import type { ParamSpec } from '../core/params.js';
 import { builtinDatasets } from '../data/index.js';
 import type { LossPlugin } from '../losses/types.js';
@@ -121,6 +123,24 @@ export function experimentSchema(losses: readonly LossPlugin[]): Json {
         },
       },
       report: { type: 'object', additionalProperties: false, properties: { x: { type: 'string' }, logX: { type: 'boolean' } } },
+      claims: {
+        type: 'array',
+        description: 'findings to test on every run: each a sentence and exactly one of best, trend, better',
+        items: {
+          type: 'object',
+          required: ['text'],
+          additionalProperties: false,
+          minProperties: 2,
+          properties: {
+            text: { type: 'string' },
+            ...Object.fromEntries(
+              KINDS.map((k) => [k, { type: 'object', additionalProperties: false, properties: Object.fromEntries(KEYS[k].map((f) => [f, {}])) }]),
+            ),
+            where: { type: 'object' },
+            pin: { enum: [...VERDICTS] },
+          },
+        },
+      },
       tune: tuneSchema(),
     },
   };

@@ -1,3 +1,5 @@
+import type { ClaimResult } from '../claims/evaluate.js';
+import { verdictLines } from '../claims/output.js';
 import { plainTable } from '../core/text-table.js';
 import type { Table } from './tables.js';
 
@@ -16,6 +18,14 @@ function meanCi(row: Record<string, string> | undefined): string {
   const hi = Number(row.ci95High);
   const m = mean.toFixed(4);
   return row.ci95High === '' || !Number.isFinite(hi) ? m : `${m} ± ${(hi - mean).toFixed(4)}`;
+}
+
+/**
+ * The verdict of each claim on each dataset, one a line, under a heading; '' when the
+ * experiment states no claim. The run summary ends with it.
+ */
+export function formatVerdicts(claims: readonly ClaimResult[]): string {
+  return claims.length ? `Claims (paired comparisons over seeds, 95%):\n${verdictLines(claims).join('\n')}` : '';
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ClaimSpec } from '../claims/types.js';
 import type { Params } from '../core/params.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
 import type { FoldSpec } from '../data/folds.js';
@@ -120,6 +121,8 @@ export interface ResolvedExperiment {
   overrides: ExperimentOverrides;
   /** Column names (key paths) of the swept parameters, in results.csv order. */
   swept: string[];
+  /** The file's `claims:` (src/claims/), answered after every run in claims.csv. */
+  claims?: ClaimSpec[];
 }
 
 export interface ApEstimate {
@@ -151,6 +154,8 @@ export interface CellResult {
   apEstimate: ApEstimate | null;
   /** Per-class metrics of the trained model, when the cell's eval asks for them. */
   perClass?: PerClassMetrics[];
+  /** One small PK batch of the trained test embeddings (cells with an AP estimate; example-batch.ts). */
+  exampleBatch?: { embeddings: number[][]; labels: number[] } | null;
   curve: StepRecord[];
   trainMs: number;
   startedAt: string;

@@ -2,11 +2,15 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { UserError, show } from '../core/errors.js';
+import { worseThanInputs } from '../experiments/input-baseline.js';
 import { vegaBundles } from './bundles.js';
 import { indexHtml, reportHtml, type IndexEntry } from './html.js';
 import { readExperimentResults, type ExperimentResults } from './read-results.js';
 import { renderSvg } from './render-svg.js';
 import { reproduceCommand } from './reproduce.js';
+import { CLAIM_CHART, claimCharts } from './claim-charts.js';
+import { explorerData, explorerHtml } from './explorer.js';
+import { findingsHtml, findingsOf } from './findings.js';
 import { buildChartSpecs, CHART_NAMES } from './specs.js';
 import { summaryTable } from './summary-table.js';
 import { withTuningSection } from '../tuning/report.js';
@@ -81,7 +85,10 @@ export async function buildReport(experiment: string, opts: BuildReportOptions):
   checkExperimentName(experiment);
   const exp = readExperimentResults(experiment, opts.resultsDir);
   const outDir = join(opts.reportsDir, experiment);
-  const charts = buildChartSpecs(exp);
+  const findings = findingsOf(exp);
+  const answers = claimCharts(findings.claims, findings.results, exp.manifest);
+  // The charts that answer the experiment's claims lead; the general ones follow.
+  const charts = [...answers, ...buildChartSpecs(exp)];
   const written: string[] = [];
   const warnings: string[] = [];
   for (const chart of charts) {
@@ -97,13 +104,26 @@ export async function buildReport(experiment: string, opts: BuildReportOptions):
   for (const name of CHART_NAMES.filter((n) => !drawn.has(n))) {
     for (const ext of ['.vl.json', '.svg', '.png']) rmSync(join(outDir, name + ext), { force: true });
   }
+  for (const f of existsSync(outDir) ? readdirSync(outDir) : []) {
+    const stem = f.replace(/\.(vl\.json|svg|png)$/, '');
+    if (stem !== f && CLAIM_CHART.test(stem) && !drawn.has(stem)) rmSync(join(outDir, f), { force: true });
+  }
   const { resolved, ...manifestRest } = exp.manifest ?? {};
   const html = reportHtml({
     experiment,
     subtitle: subtitle(exp),
     command: reproduceCommand(experiment, exp.manifest?.command),
     charts,
+    findings: findingsHtml(findings, (i) => {
+      const c = answers.find((a) => a.claim === i);
+      return c ? `chart-${c.name}` : null;
+    }),
+    explorer: ((x) => (x ? explorerHtml(x) : ''))(explorerData(exp)),
     skipped: skippedNotes(exp, drawn),
+    notes: worseThanInputs(
+      { columns: [], rows: exp.summary.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? '' : String(v)]))) },
+      exp.swept,
+    ).map((w) => `Warning: ${w}.`),
     table: summaryTable(exp),
     resolved: resolved ?? null,
     manifest: exp.manifest ? manifestRest : null,
@@ -119,9 +139,16 @@ export async function buildReport(experiment: string, opts: BuildReportOptions):
     losses: distinct(exp.results.map((r) => r.loss)),
     swept: exp.swept,
     finishedAt: typeof exp.manifest?.finishedAt === 'string' ? exp.manifest.finishedAt : null,
+    ...(findings.results.length ? { verdicts: countVerdicts(findings.results.map((r) => r.verdict)) } : {}),
   };
   writeFileAtomic(join(outDir, META_FILE), JSON.stringify(meta, null, 2) + '\n');
   return { indexPath, charts: written, warnings };
+}
+
+function countVerdicts(verdicts: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of verdicts) out[v] = (out[v] ?? 0) + 1;
+  return out;
 }
 
 function readMeta(dir: string, folder: string): IndexEntry {
@@ -137,6 +164,7 @@ function readMeta(dir: string, folder: string): IndexEntry {
       losses: list(m.losses),
       swept: list(m.swept),
       finishedAt: typeof m.finishedAt === 'string' ? m.finishedAt : null,
+      ...(m.verdicts && typeof m.verdicts === 'object' ? { verdicts: Object.fromEntries(Object.entries(m.verdicts).filter(([, n]) => typeof n === 'number')) } : {}),
     };
   } catch {
     return fallback;

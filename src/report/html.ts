@@ -2,6 +2,7 @@ import { escapeHtml as h, jsonForScript, scriptSafe } from './escape.js';
 import { metricLabel } from './metric-names.js';
 import type { Bundle } from './bundles.js';
 import type { ChartSpec } from './specs.js';
+import { EXPLORER_STYLE } from './explorer.js';
 import { formatCell, type SummaryTable } from './summary-table.js';
 
 /**
@@ -21,7 +22,10 @@ figure { margin: 1.2rem 0; } figcaption { font-weight: bold; margin-bottom: .4re
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; font-size: .85rem; } th, td { padding: .25rem .6rem; border-bottom: 1px solid #e5e5e5; white-space: nowrap; }
 th { background: #fafafa; text-align: left; position: sticky; top: 0; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.best { font-weight: bold; } .note { color: #555; font-size: .85rem; }
+td.best { font-weight: bold; } .note { color: #555; font-size: .85rem; } .note.warning { color: #a31515; font-weight: bold; }
+.findings > li { margin-bottom: .8rem; } .findings .claim { font-weight: bold; margin: .2rem 0; } .findings ul { margin: .2rem 0; }
+.verdict { display: inline-block; padding: 0 .4rem; border-radius: 3px; font-size: .8rem; font-weight: bold; color: #fff; }
+.v-holds { background: #2e7d32; } .v-fails { background: #c62828; } .v-open { background: #757575; } .chart-link { font-weight: normal; font-size: .85rem; }
 `;
 
 /**
@@ -58,7 +62,13 @@ export interface ReportPage {
   subtitle: string;
   command: string;
   charts: ChartSpec[];
+  /** The Findings section's body (src/report/findings.ts). */
+  findings?: string;
+  /** The τ explorer section (src/report/explorer.ts), '' when the results hold no batch for it. */
+  explorer?: string;
   skipped: string[];
+  /** Plain-text notes shown above the summary table (e.g. training that made retrieval worse). */
+  notes?: string[];
   table: SummaryTable;
   resolved: unknown;
   manifest: unknown;
@@ -113,23 +123,30 @@ export function reportHtml(p: ReportPage): string {
 <meta http-equiv="Content-Security-Policy" content="${h(CONTENT_SECURITY_POLICY)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>rankbench report: ${h(p.experiment)}</title>
-<style>${STYLE}</style>
+<style>${STYLE}${p.explorer ? EXPLORER_STYLE : ''}</style>
 </head>
 <body>
 <header>
 <h1>rankbench report: ${h(p.experiment)}</h1>
 <p class="meta">${h(p.subtitle)}</p>
-<nav><a href="#charts">Charts</a><a href="#summary">Summary table</a><a href="#reproduce">Reproduce</a><a href="#configuration">Configuration</a><a href="#manifest">Manifest</a></nav>
+<nav><a href="#findings">Findings</a><a href="#charts">Charts</a>${p.explorer ? '<a href="#explorer">τ explorer</a>' : ''}<a href="#summary">Summary table</a><a href="#reproduce">Reproduce</a><a href="#configuration">Configuration</a><a href="#manifest">Manifest</a></nav>
 </header>
+<section id="findings">
+<h2>Findings</h2>
+${p.findings ?? ''}
+</section>
 <section id="charts">
 <h2>Charts</h2>
 ${figures || '<p class="note">No chart: the results hold no plottable metric.</p>'}
 ${skipped}
 </section>
+${p.explorer ?? ''}
 <section id="summary">
 <h2>Summary table</h2>
 <p class="note">Mean over seeds ± half-width of the 95% confidence interval (from summary.csv); n = number of seeds; bold = best mean for the dataset.</p>
+${(p.notes ?? []).map((n) => `<p class="note warning">${h(n)}</p>`).join('\n')}
 ${tableHtml(p.table)}
+<p class="note">mAP, MAP@R, R@K: the whole test split under the protocol above. input mAP: the dataset's own features (L2-normalised) under the same protocol; untrained: the randomly initialised model. AP estimate and true AP: measured on the estimate batches (PK batches of the test embeddings, the training's B and P) — the loss's own estimate of each query's AP beside that query's exact AP on the same batch, same convention; a batch is a far easier retrieval problem than the whole test split.</p>
 </section>
 <section id="reproduce">
 <h2>Reproduce</h2>
@@ -160,6 +177,13 @@ export interface IndexEntry {
   losses: string[];
   swept: string[];
   finishedAt: string | null;
+  /** Claim verdicts (claim × dataset) by verdict, e.g. { holds: 2, inconclusive: 1 }; absent without claims. */
+  verdicts?: Record<string, number>;
+}
+
+function verdictSummary(v: Record<string, number> | undefined): string {
+  const parts = Object.entries(v ?? {}).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
+  return parts.join(', ') || '—';
 }
 
 /** reports/index.html: one line per experiment report, linked relatively so the folder can move. */
@@ -169,7 +193,7 @@ export function indexHtml(entries: IndexEntry[]): string {
       (e) =>
         `<tr><td><a href="${h(encodeURIComponent(e.folder))}/index.html">${h(e.experiment)}</a></td>` +
         `<td class="num">${h(e.cells ?? '—')}</td><td>${h(e.datasets.join(', '))}</td><td>${h(e.losses.join(', '))}</td>` +
-        `<td>${h(e.swept.join(', ') || '—')}</td><td>${h(e.finishedAt ?? '—')}</td></tr>`,
+        `<td>${h(e.swept.join(', ') || '—')}</td><td>${h(verdictSummary(e.verdicts))}</td><td>${h(e.finishedAt ?? '—')}</td></tr>`,
     )
     .join('\n');
   return `<!DOCTYPE html>
@@ -182,7 +206,7 @@ export function indexHtml(entries: IndexEntry[]): string {
 </head>
 <body>
 <h1>rankbench reports</h1>
-${entries.length ? `<table id="reports"><thead><tr><th>experiment</th><th>cells</th><th>datasets</th><th>losses</th><th>swept</th><th>finished</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>` : '<p>No report yet: run <code>npx bench run &lt;experiment&gt;</code>, then <code>npx bench report</code>.</p>'}
+${entries.length ? `<table id="reports"><thead><tr><th>experiment</th><th>cells</th><th>datasets</th><th>losses</th><th>swept</th><th>claims</th><th>finished</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>` : '<p>No report yet: run <code>npx bench run &lt;experiment&gt;</code>, then <code>npx bench report</code>.</p>'}
 </body>
 </html>
 `;

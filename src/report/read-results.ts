@@ -33,6 +33,17 @@ export interface CellRecord {
   swept: Record<string, Value>;
   includeQuery: boolean | null;
   curve: CurvePoint[];
+  /** The cell's stored test batch (cells with an AP estimate), when well-formed. */
+  exampleBatch: { embeddings: number[][]; labels: number[] } | null;
+}
+
+/** A stored example batch: equal-length rows of finite numbers and one finite label per row. */
+function readBatch(v: unknown): CellRecord['exampleBatch'] {
+  const b = v as { embeddings?: unknown; labels?: unknown } | null | undefined;
+  if (!b || !Array.isArray(b.embeddings) || !Array.isArray(b.labels) || b.embeddings.length === 0 || b.embeddings.length !== b.labels.length) return null;
+  const d = Array.isArray(b.embeddings[0]) ? (b.embeddings[0] as unknown[]).length : 0;
+  const ok = d > 0 && b.embeddings.every((r) => Array.isArray(r) && r.length === d && r.every((x) => typeof x === 'number' && Number.isFinite(x)));
+  return ok && b.labels.every((l) => typeof l === 'number' && Number.isFinite(l)) ? { embeddings: b.embeddings as number[][], labels: b.labels as number[] } : null;
 }
 
 export interface ExperimentResults {
@@ -138,6 +149,7 @@ function readCell(path: string): CellRecord | null {
     swept,
     includeQuery: typeof est?.includeQuery === 'boolean' ? est.includeQuery : null,
     curve,
+    exampleBatch: readBatch(raw.exampleBatch),
   };
 }
 

@@ -79,14 +79,62 @@ function usable(row: Row, panel: Panel): boolean {
   return typeof row.mean === 'number' && panel.losses.includes(String(row.loss)) && xValue(row, panel) !== null;
 }
 
+/** Exact numbers in tooltips (no rounding), with each seed's cell id and value. */
 const TOOLTIP = [
   { field: 'series', title: 'series' },
   { field: 'x', title: 'x' },
-  { field: 'mean', type: 'quantitative', format: '.4f' },
-  { field: 'ci95Low', type: 'quantitative', format: '.4f', title: 'CI95 low' },
-  { field: 'ci95High', type: 'quantitative', format: '.4f', title: 'CI95 high' },
+  { field: 'mean', type: 'quantitative', title: 'mean' },
+  { field: 'ci95Low', type: 'quantitative', title: 'CI95 low' },
+  { field: 'ci95High', type: 'quantitative', title: 'CI95 high' },
   { field: 'n', type: 'quantitative' },
+  { field: 'seeds', title: 'seed: value (cell)' },
 ];
+
+type CellIndex = Map<string, Row[]>;
+
+/** results.csv rows by group (dataset, loss, swept values): the cells behind a summary row. */
+function cellIndex(exp: ExperimentResults): CellIndex {
+  const index: CellIndex = new Map();
+  for (const r of exp.results) {
+    const k = groupKey(r, exp.swept);
+    index.set(k, [...(index.get(k) ?? []), r]);
+  }
+  return index;
+}
+
+function groupKey(r: Row, swept: readonly string[]): string {
+  return JSON.stringify([r.dataset, r.loss, ...swept.map((c) => r[c] ?? null)]);
+}
+
+/** "seed 1: 0.5485912358830684 (cell 3f2a9b0c1d2e) | seed 2: …" for a summary row's metric. */
+function seedValues(index: CellIndex, swept: readonly string[], row: Row): string {
+  const metric = String(row.metric);
+  return (index.get(groupKey(row, swept)) ?? [])
+    .filter((r) => r[metric] !== null && r[metric] !== undefined)
+    .map((r) => `seed ${r.seed}: ${r[metric]} (cell ${r.cell})`)
+    .join(' | ');
+}
+
+/**
+ * Clicking a legend entry highlights its series: the param sits on the layer with tooltips,
+ * every coloured layer fades when another entry is picked. `name` must be unique in the chart.
+ */
+function withHighlight(layers: unknown[], name: string): unknown[] {
+  const ls = layers as Array<{ mark: { opacity?: number }; encoding: Record<string, unknown>; params?: unknown[] }>;
+  const field = (ls.find((l) => l.encoding.color)?.encoding.color as { field?: string } | undefined)?.field;
+  if (!field) return layers;
+  let placed = false;
+  return ls.map((l) => {
+    if (!l.encoding.color) return l;
+    const base = l.mark.opacity ?? 1;
+    const out = { ...l, encoding: { ...l.encoding, opacity: { condition: { param: name, value: base, empty: true }, value: base * 0.15 } } };
+    if (!placed && l.encoding.tooltip) {
+      placed = true;
+      return { ...out, params: [{ name, select: { type: 'point', fields: [field] }, bind: 'legend' }] };
+    }
+    return out;
+  });
+}
 
 /** Mean line + 95% CI band on a numeric axis; bars/points with CI error bars on categories. */
 function meanWithCi(
@@ -145,23 +193,60 @@ function datasetsOf(exp: ExperimentResults): string[] {
   return distinctStrings(exp.results.map((r) => r.dataset));
 }
 
-function legendTitle(panel: Panel): string {
-  return ['loss', ...panel.splitBy.map(shortName)].join(' · ');
+function legendTitle(panel: Panel, role = 'loss'): string {
+  return [role, ...panel.splitBy.map(shortName)].join(' · ');
+}
+
+/** Swept columns of the AP estimator: they change what is measured, never the training. */
+export function isEstimatorColumn(column: string): boolean {
+  return column.startsWith('estimator.');
+}
+
+/**
+ * The results as far as training goes: estimator columns dropped and the rows they repeated
+ * (every estimator of one training has the same retrieval metrics) merged, so metrics are
+ * drawn only against parameters that change training.
+ */
+function trainingOnly(exp: ExperimentResults): ExperimentResults {
+  const swept = exp.swept.filter((c) => !isEstimatorColumn(c));
+  if (swept.length === exp.swept.length) return exp;
+  const seen = new Set<string>();
+  const summary = exp.summary.filter((r) => {
+    const k = JSON.stringify([r.dataset, r.loss, ...swept.map((c) => r[c] ?? null), r.metric]);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  const strip = (r: Row): Row => Object.fromEntries(Object.entries(r).filter(([k]) => !isEstimatorColumn(k)));
+  const keepX = exp.manifest?.report?.x !== undefined && !isEstimatorColumn(exp.manifest.report.x);
+  const manifest = exp.manifest && !keepX ? { ...exp.manifest, report: {} } : exp.manifest;
+  const seenCells = new Set<string>();
+  const results = exp.results.map(strip).filter((r) => {
+    const k = JSON.stringify([r.dataset, r.loss, r.seed, ...swept.map((c) => r[c] ?? null)]);
+    if (seenCells.has(k)) return false;
+    seenCells.add(k);
+    return true;
+  });
+  return { ...exp, swept, summary: summary.map(strip), results, manifest };
 }
 
 /** Chart 1: every retrieval metric against the ablated parameter, mean ± 95% CI over seeds. */
-export function metricsChart(exp: ExperimentResults): ChartSpec | null {
+export function metricsChart(full: ExperimentResults): ChartSpec | null {
+  const exp = trainingOnly(full);
   const rows = exp.summary.filter((r) => isRetrievalMetric(String(r.metric)) && typeof r.mean === 'number');
   if (rows.length === 0) return null;
   const metrics = exp.metrics.filter(isRetrievalMetric).filter((m) => rows.some((r) => r.metric === m));
   const labels = metrics.map(metricLabel);
   const datasets = datasetsOf(exp);
   const panels = planPanels(rows, exp.swept, exp.manifest);
-  const specs = panels.map((panel) => {
+  const index = cellIndex(exp);
+  const specs = panels.map((panel, i) => {
     const own = rows.filter((r) => usable(r, panel));
-    const values = own.map((r) => summaryRecord(r, panel, { metric: metricLabel(String(r.metric)) }));
-    const color = { field: 'series', type: 'nominal', title: legendTitle(panel), sort: seriesOrder(own, panel) };
-    return facetSpec(values, 'metric', labels, datasets, meanWithCi(panel, color));
+    const values = own.map((r) => summaryRecord(r, panel, { metric: metricLabel(String(r.metric)), seeds: seedValues(index, exp.swept, r) }));
+    // Beside an AP estimator, the loss is named by its role: it is the one that trained.
+    const role = full.swept.some(isEstimatorColumn) ? 'training loss' : 'loss';
+    const color = { field: 'series', type: 'nominal', title: legendTitle(panel, role), sort: seriesOrder(own, panel) };
+    return facetSpec(values, 'metric', labels, datasets, withHighlight(meanWithCi(panel, color), `pick_metrics_${i}`));
   });
   const xs = distinctStrings(panels.map((p) => p.x)).join(', ');
   const title = `${exp.experiment}: retrieval metrics vs ${xs}`;
@@ -199,6 +284,7 @@ function byEstimator(exp: ExperimentResults): ExperimentResults {
   return {
     ...exp,
     summary: exp.summary.map(relabel),
+    results: exp.results.map(relabel),
     cells: exp.cells.map((c) => (c.swept[ESTIMATOR] != null ? { ...c, loss: String(c.swept[ESTIMATOR]) } : c)),
   };
 }
@@ -218,11 +304,17 @@ export function apEstimateChart(results: ExperimentResults): ChartSpec | null {
   const rowOrder = distinctStrings(Object.values(AP_QUANTITY).map((q) => q.row)).filter((row) =>
     rows.some((r) => AP_QUANTITY[String(r.metric)]!.row === row),
   );
-  const specs = panels.map((panel) => {
+  const index = cellIndex(exp);
+  const role = exp.swept.includes(ESTIMATOR) ? 'estimator' : 'loss';
+  const specs = panels.map((panel, i) => {
     const own = rows.filter((r) => usable(r, panel));
+    // Other swept settings (e.g. the training stage) get a row of panels each, named by their
+    // key path, rather than a dash style per combination.
+    const facetBySplit = !panel.categorical && panel.splitBy.length > 0;
+    const splitLabel = (r: Row): string => panel.splitBy.map((c) => `${c}=${r[c] ?? '—'}`).join(' · ');
     const values = own.map((r) => {
       const q = AP_QUANTITY[String(r.metric)]!;
-      const rec = summaryRecord(r, panel, { quantity: q.label, panelRow: q.row });
+      const rec = summaryRecord(r, panel, { quantity: q.label, panelRow: facetBySplit ? splitLabel(r) : q.row, seeds: seedValues(index, exp.swept, r) });
       return { ...rec, key: `${q.label} · ${String(rec.series)}` };
     });
     const order = seriesOrder(own, panel);
@@ -233,14 +325,18 @@ export function apEstimateChart(results: ExperimentResults): ChartSpec | null {
       layer = meanWithCi(panel, color, { offset: { field: 'key', sort: keys } });
     } else {
       layer = meanWithCi(panel, color, { detail: 'series' });
-      if (order.length > 1) {
+      if (!facetBySplit && order.length > 1) {
         const legend = { symbolType: 'stroke', symbolSize: 400, symbolStrokeWidth: 2, symbolStrokeColor: '#555' };
-        const dash = { strokeDash: { field: 'series', type: 'nominal', title: legendTitle(panel), sort: order, legend } };
+        const dash = { strokeDash: { field: 'series', type: 'nominal', title: role === 'estimator' ? 'estimator' : legendTitle(panel), sort: order, legend } };
         const line = layer[1] as { encoding: Record<string, unknown> };
         line.encoding = { ...line.encoding, ...dash };
       }
     }
-    return facetSpec(values, 'panelRow', rowOrder, datasets, layer);
+    const rowsOf = facetBySplit
+      ? distinctStrings([...own].sort((a, b) => panel.splitBy.reduce((d, c) => d || compareValues(a[c] ?? null, b[c] ?? null), 0)).map(splitLabel))
+      : rowOrder;
+    const spec = facetSpec(values, 'panelRow', rowsOf, datasets, withHighlight(layer, `pick_ap_${i}`));
+    return panels.length > 1 || facetBySplit ? { title: `${role}: ${panel.losses.join(', ')}`, ...spec } : spec;
   });
   const losses = distinctStrings(rows.map((r) => r.loss));
   const xs = distinctStrings(panels.map((p) => p.x)).join(', ');
@@ -265,7 +361,7 @@ function curveSeries(
 ): { label: (c: CellRecord) => string; order: string[]; title: string; ordinal: boolean } {
   const losses = distinctStrings([...lossOrder, ...cells.map((c) => c.loss)]).filter((l) => cells.some((c) => c.loss === l));
   const keys = distinctStrings(cells.flatMap((c) => Object.keys(c.swept))).filter(
-    (k) => !IGNORED_SWEPT_KEYS.has(k) && distinctStrings(cells.map((c) => c.swept[k] ?? null)).length > 1,
+    (k) => !IGNORED_SWEPT_KEYS.has(k) && !isEstimatorColumn(k) && distinctStrings(cells.map((c) => c.swept[k] ?? null)).length > 1,
   );
   const showLoss = losses.length > 1 || keys.length === 0;
   const label = (c: CellRecord): string => {
@@ -290,7 +386,15 @@ function curveSeries(
 
 /** Chart 3: loss and AP estimate per training step, one line per cell, coloured by swept value. */
 export function trainingCurvesChart(exp: ExperimentResults): ChartSpec | null {
-  const cells = exp.cells.filter((c) => c.curve.length > 0);
+  // Cells that differ only in the estimator trained identically: one curve for them all.
+  const seen = new Set<string>();
+  const cells = exp.cells.filter((c) => {
+    if (c.curve.length === 0) return false;
+    const k = JSON.stringify([c.dataset, c.loss, c.seed, ...Object.entries(c.swept).filter(([key]) => !isEstimatorColumn(key)).sort()]);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
   if (cells.length === 0) return null;
   const series = curveSeries(cells, distinctStrings(exp.results.map((r) => r.loss)));
   const values: Record<string, unknown>[] = [];
@@ -317,11 +421,11 @@ export function trainingCurvesChart(exp: ExperimentResults): ChartSpec | null {
       y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
       color,
       detail: { field: 'cell', type: 'nominal' },
-      tooltip: [{ field: 'series' }, { field: 'seed' }, { field: 'step' }, { field: 'value', format: '.4f' }],
+      tooltip: [{ field: 'series' }, { field: 'cell' }, { field: 'seed' }, { field: 'step' }, { field: 'quantity' }, { field: 'value', type: 'quantitative' }],
     },
   };
   const title = `${exp.experiment}: training curves`;
-  const spec = facetSpec(values, 'quantity', quantities, datasetsOf(exp), [unit]);
+  const spec = facetSpec(values, 'quantity', quantities, datasetsOf(exp), withHighlight([unit], 'pick_curves'));
   return {
     name: 'training-curves',
     title,

@@ -6,7 +6,7 @@ import { formatValue, resultsTable, summaryTable, toCsv, type Table } from '../e
 import type { Cell, CellConfig, CellResult, ResolvedExperiment } from '../experiments/types.js';
 import { summarize } from '../experiments/stats.js';
 import { fairnessPanel, type FairnessRow } from './fairness.js';
-import { holm, pairedTTest } from './paired.js';
+import { holm, pairedTTest } from '../claims/stats.js';
 import type { Point } from './space.js';
 import type { TuneSpec } from './spec.js';
 import type { Trial, TuneGroup } from './driver.js';
@@ -144,7 +144,7 @@ function pairwise(dataset: string, metric: string, byLoss: Map<string, CellResul
         .filter((r) => bySeed.has(r.seed))
         .map((r) => metricOf(r, metric) - metricOf(bySeed.get(r.seed)!, metric));
       const t = pairedTTest(diffs);
-      out.push({ dataset, metric, a, b, n: t.n, meanDiff: t.mean, ci95Low: t.ci[0], ci95High: t.ci[1], p: t.p });
+      out.push({ dataset, metric, a, b, n: t.n, meanDiff: t.mean, ci95Low: t.ciLow, ci95High: t.ciHigh, p: t.p });
     }
   }
   const adjusted = holm(out.map((c) => c.p));

@@ -158,3 +158,22 @@ describe('small classes', () => {
     expect(r.ran).toHaveLength(1);
   });
 });
+
+describe('a run whose training is worse than its inputs', () => {
+  it('is flagged in the run summary data and in the report', async () => {
+    const dir = tempDir();
+    // No training steps: the random model is far below the synthetic features' own retrieval.
+    const file = writeYaml(
+      dir,
+      'worse',
+      `base:\n  dataset: { name: synthetic, params: { classes: 40, perClass: 4, dim: 16 } }\n  train: { model: mlp, embeddingDim: 4, hidden: 8, iterations: 0, batchSize: 8, perClass: 2 }\n  loss: { name: smooth-ap }\nseeds: [0]\n`,
+    );
+    const resultsDir = join(dir, 'results');
+    const r = await runExperiment(file, { ...quiet, resultsDir });
+    expect(r.cells[0]!.metrics.map).toBeLessThan(r.cells[0]!.input!.map);
+    expect(worseThanInputs(r.summary, r.experiment.swept)).toHaveLength(1);
+    const { buildReport } = await import('../../src/report/build.js');
+    const built = await buildReport('worse', { resultsDir, reportsDir: join(dir, 'reports') });
+    expect(readFileSync(built.indexPath, 'utf8')).toMatch(/class="note warning">Warning: synthetic smooth-ap: trained mAP [\d.]+ &lt; [\d.]+ of the input features/);
+  });
+});

@@ -39,7 +39,7 @@ describe('runExperiment', () => {
     expect(Object.keys(c).sort()).toEqual(
       [
         'id', 'configId', 'inputs', 'experiment', 'config', 'swept', 'dataset', 'loss', 'seed',
-        'metrics', 'untrained', 'input', 'apEstimate', 'curve', 'trainMs', 'startedAt', 'finishedAt',
+        'metrics', 'untrained', 'input', 'apEstimate', 'exampleBatch', 'curve', 'trainMs', 'startedAt', 'finishedAt',
       ].sort(),
     );
     expect(Object.keys(c.metrics).sort()).toEqual(['leftOut', 'map', 'mapAtR', 'mrr', 'precisionAt1', 'queries', 'rPrecision', 'recallAt']);

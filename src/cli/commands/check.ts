@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { readBaseline, writeBaseline, baselinePaths } from '../../check/baseline.js';
+import { pinnedClaims, unansweredPins, type PinRow } from '../../check/claims.js';
 import { cellKey, compareRuns, failed, trackedMetrics, type CheckRow, type Row } from '../../check/compare.js';
 import { UserError } from '../../core/errors.js';
 import { plainTable } from '../../core/text-table.js';
@@ -25,6 +26,23 @@ function table(rows: readonly CheckRow[]): string {
   const head = ['cell', 'metric', 'baseline', 'now', 'difference', 'tolerance', 'verdict'];
   const body = rows.map((r) => [r.cell, r.metric, fmt(r.baseline), fmt(r.now), fmt(r.diff), fmt(r.tolerance), r.verdict]);
   return plainTable(head, body);
+}
+
+function pinTable(rows: readonly PinRow[]): string {
+  return plainTable(['claim', 'dataset', 'pinned', 'now', 'verdict', 'evidence'], rows.map((r) => [r.claim, r.dataset, r.pinned, r.now, r.ok ? 'ok' : 'FLIPPED', r.detail]));
+}
+
+/** Checks the experiment's pinned claim verdicts; prints them and returns whether any failed. */
+function checkPins(run: Awaited<ReturnType<typeof runExperiment>>): boolean {
+  const name = run.experiment.name;
+  const pins = pinnedClaims(run.claims);
+  const missing = unansweredPins((run.experiment.claims ?? []).filter((c) => c.pin !== undefined).map((c) => c.text), run.claims);
+  if (pins.length === 0 && missing.length === 0) return false;
+  const bad = pins.filter((p) => !p.ok);
+  process.stdout.write(`${name}: ${pins.length - bad.length}/${pins.length} pinned claim verdicts unchanged\n${pinTable(pins)}\n`);
+  for (const p of bad) process.stdout.write(`${name}: FAILED: pinned claim "${p.claim}" on ${p.dataset} is now "${p.now}", pinned "${p.pinned}" (${p.detail})\n`);
+  for (const t of missing) process.stdout.write(`${name}: FAILED: pinned claim "${t}" was not answered: no cell of the run matches it\n`);
+  return bad.length + missing.length > 0;
 }
 
 const command: CommandModule<GlobalArgs, CheckArgs> = {
@@ -71,6 +89,8 @@ const command: CommandModule<GlobalArgs, CheckArgs> = {
           }
           writeBaseline(args['baseline-dir'], exp.name, run.results, run.manifest);
           process.stdout.write(`${exp.name}: baseline ${baselinePaths(args['baseline-dir'], exp.name).csv} updated (${run.results.rows.length} cells): ${before}\n`);
+          // A pin is part of the experiment file, not of the baseline: --update does not move it.
+          anyFailed = checkPins(run) || anyFailed;
           continue;
         }
         const baseline = readBaseline(args['baseline-dir'], exp.name);
@@ -79,12 +99,13 @@ const command: CommandModule<GlobalArgs, CheckArgs> = {
         anyFailed ||= bad.length > 0;
         process.stdout.write(`${exp.name}: ${rows.length - bad.length}/${rows.length} checks within tolerance\n${table(rows)}\n`);
         if (bad.length) process.stdout.write(`${exp.name}: FAILED: ${bad.length} row(s) moved past tolerance, or cells missing/new:\n${table(bad)}\n`);
+        anyFailed = checkPins(run) || anyFailed;
       }
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
     if (anyFailed) {
-      process.stderr.write('bench: check failed; if the change is intended, run "bench check --update" and commit results/baseline/\n');
+      process.stderr.write('bench: check failed; if a number change is intended, run "bench check --update" and commit results/baseline/; a pinned claim changes only in its experiment file\n');
       process.exitCode = 1;
     }
   },

@@ -5,7 +5,7 @@ import { plainTable } from '../../core/text-table.js';
 import { worseThanInputs } from '../../experiments/input-baseline.js';
 import { commandLine } from '../../experiments/manifest.js';
 import { mergeExperiment } from '../../experiments/merge.js';
-import { formatSummary } from '../../experiments/summary-text.js';
+import { formatSummary, formatVerdicts } from '../../experiments/summary-text.js';
 import { hasTune, runTuning } from '../../tuning/driver.js';
 import { formatTuneSummary } from '../../tuning/text.js';
 import type { GlobalArgs } from '../context.js';
@@ -61,6 +61,7 @@ const command: CommandModule<GlobalArgs, MergeArgs> = {
       for (const w of worseThanInputs(r.summary, r.experiment.swept)) out.push(`warning: ${w}`);
     }
     out.push(`results: ${join(r.dir, 'results.csv')}, ${join(r.dir, 'summary.csv')}, ${join(r.dir, 'manifest.json')}`);
+    if (r.claims.length) out.push('', formatVerdicts(r.claims));
     if (r.missing.length) {
       out.push('', `${r.missing.length} cell(s) missing:`);
       out.push(

@@ -9,7 +9,7 @@ import { planRun, runExperiment } from '../../experiments/runner.js';
 import { cellLabel } from '../../experiments/progress.js';
 import { plainTable } from '../../core/text-table.js';
 import { parseShard } from '../../experiments/shard.js';
-import { formatSummary } from '../../experiments/summary-text.js';
+import { formatSummary, formatVerdicts } from '../../experiments/summary-text.js';
 import { buildReport, buildReportIndex } from '../../report/build.js';
 import { hasTune, runTuning } from '../../tuning/driver.js';
 import { formatTuneSummary } from '../../tuning/text.js';
@@ -120,6 +120,7 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
     for (const w of worseThanInputs(r.summary, r.experiment.swept)) out.push(`warning: ${w}`);
     out.push(`results: ${join(r.dir, 'results.csv')} (${r.cells.length} cells), ${join(r.dir, 'summary.csv')}, ${join(r.dir, 'manifest.json')}`);
     if (r.pending.length) out.push(`${r.pending.length} cell(s) of ${r.experiment.name} have no result yet (left out by --only); run again without --only to finish them`);
+    if (r.claims.length) out.push('', formatVerdicts(r.claims));
     process.stdout.write(out.join('\n') + '\n');
     if (args.report) {
       const built = await buildReport(r.experiment.name, { resultsDir: args['results-dir'], reportsDir: args['reports-dir'] });
