@@ -4,7 +4,7 @@ import { createLossRegistry } from '../losses/index.js';
 import { commandLine } from '../experiments/manifest.js';
 import type { LossRegistry } from '../losses/registry.js';
 import { canonicalJson, cellId } from '../experiments/canonical.js';
-import { loadCellData } from '../experiments/cell.js';
+import { loadCellData, loadDatasetCached } from '../experiments/cell.js';
 import { findExperimentFile, readExperimentYaml } from '../experiments/file.js';
 import { DigestCache, identify } from '../experiments/inputs.js';
 import { loadExperiment, type LoadedExperiment } from '../experiments/load.js';
@@ -265,6 +265,13 @@ async function preflightFolds(cells: readonly Cell[], file: string, dataDir: str
     const key = canonicalJson({ d: cell.config.dataset, v, t: cell.config.train });
     if (seen.has(key)) continue;
     seen.add(key);
+    // A split given by the user's own file (features) is what it is, whatever the parameters say.
+    const data = await loadDatasetCached(cell.config.dataset, cell.config.seed, { dataDir, baseDir });
+    if (data.splitKind !== 'class-disjoint') {
+      throw new UserError(
+        `${file}: dataset ${data.name}: its split is ${data.splitKind} (test classes also in train), so tuning would read the test classes; expected a class-disjoint split`,
+      );
+    }
     try {
       await loadCellData(cell.config, { dataDir, baseDir });
     } catch (e) {

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -151,6 +151,17 @@ describe('tuning refuses what would read the test classes', () => {
       /tune\.objective: "testMapAtR" is not allowed; expected one of mapAtR/,
     );
     await expect(run(`${yaml(2, 'synthetic')}sweep: { grid: { train.lr: [0.01, 0.001] } }\n`)).rejects.toThrow(/sweep: not allowed with tune/);
+  });
+
+  it('a split file that puts classes on both sides, found when the data are loaded', async () => {
+    // 6 classes × 4 rows; each class has rows in train and in test: closed-set, whatever `split` says.
+    const lines = ['f0,f1,f2,label,part'];
+    for (let c = 0; c < 6; c++) for (let k = 0; k < 4; k++) lines.push(`${Math.cos(c + k)},${Math.sin(c * k)},${c / 6},${c},${k < 2 ? 'train' : 'test'}`);
+    writeFileSync(join(dir, 'feats.csv'), lines.join('\n') + '\n');
+    const text = yaml(2, 'features')
+      .replace('params: { classes: 36, perClass: 4, dim: 12, superClasses: 3 }', 'params: { path: feats.csv, splitColumn: part }')
+      .replace('batchSize: 12', 'batchSize: 4');
+    await expect(run(text)).rejects.toThrow(/dataset features: its split is closed-set \(test classes also in train\), so tuning would read the test classes/);
   });
 
   it("ranges outside the parameter's own, log scale below zero, unknown parameters", async () => {
