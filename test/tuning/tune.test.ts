@@ -6,6 +6,7 @@ import { builtinDatasets } from '../../src/data/index.js';
 import { synthetic } from '../../src/data/synthetic.js';
 import type { DatasetPlugin } from '../../src/data/types.js';
 import { runTuning } from '../../src/tuning/driver.js';
+import { tuningSection } from '../../src/tuning/report.js';
 import { tempDir, writeYaml } from '../experiments/helpers.js';
 
 /**
@@ -112,6 +113,18 @@ describe('tuning run', () => {
       expect(mine.reduce((a, p) => a + Number(p.ap) * Number(p.queries), 0) / q).toBeCloseTo(Number(row.map), 10);
     }
   }, 120_000);
+
+  it('the report section shows the search, the chosen values, the test table, the verdicts and the fairness panel', () => {
+    const html = tuningSection(results, 'fair')!;
+    const best = JSON.parse(readFileSync(join(results, 'fair', 'best.json'), 'utf8')) as { chosen: Array<{ loss: string; values: Record<string, number> }> };
+    expect(html.match(/<polyline /g)).toHaveLength(2); // best-so-far: one line per loss
+    for (const c of best.chosen) for (const [k, v] of Object.entries(c.values)) expect(html).toContain(`${k} = ${v}`);
+    const testTable = html.slice(html.indexOf('class="test-table"'));
+    for (const loss of ['smooth-ap', 'triplet', 'untrained']) expect(testTable).toContain(`<td>${loss}</td>`);
+    expect(html).toContain('smooth-ap − triplet');
+    expect(html).toMatch(/<td>train\.embeddingDim<\/td><td>shared<\/td><td>8<\/td>/);
+    expect(html).not.toContain('fairness-flag'); // nothing differs between the two losses here
+  });
 
   it('a rerun with a larger budget reuses every finished trial and continues after them', async () => {
     const before = csv(join(results, 'fair', 'tuning.csv'));
