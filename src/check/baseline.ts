@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { writeFileAtomic } from '../core/atomic.js';
 import { UserError, show } from '../core/errors.js';
+import type { Manifest } from '../experiments/manifest.js';
 import type { Table } from '../experiments/tables.js';
 import { toCsv } from '../experiments/tables.js';
 
@@ -31,4 +32,28 @@ export function writeBaseline(dir: string, experiment: string, results: Table, m
   const paths = baselinePaths(dir, experiment);
   writeFileAtomic(paths.csv, toCsv(results));
   writeFileAtomic(paths.manifest, JSON.stringify(manifest, null, 2) + '\n');
+}
+
+/**
+ * How the run's inputs differ from those the baseline was made from (data file and plugin
+ * digests): numbers of other data are not a regression of the code, so the check says so
+ * instead of comparing them. Empty when they match, or when the baseline predates digests.
+ */
+export function inputDifferences(dir: string, experiment: string, now: Manifest['inputs']): string[] {
+  const { manifest } = baselinePaths(dir, experiment);
+  let before: Manifest['inputs'];
+  try {
+    before = (JSON.parse(readFileSync(manifest, 'utf8')) as Manifest).inputs;
+  } catch {
+    return [];
+  }
+  if (!before || !now) return [];
+  const out: string[] = [];
+  for (const f of new Set([...Object.keys(before.data), ...Object.keys(now.data)])) {
+    if (before.data[f] !== now.data[f]) out.push(`data file ${f}: ${before.data[f]?.slice(0, 12) ?? 'not read'} in the baseline, ${now.data[f]?.slice(0, 12) ?? 'not read'} now`);
+  }
+  for (const n of new Set([...Object.keys(before.plugins), ...Object.keys(now.plugins)])) {
+    if (before.plugins[n]?.sha256 !== now.plugins[n]?.sha256) out.push(`plugin of loss ${n} differs from the baseline's`);
+  }
+  return out;
 }

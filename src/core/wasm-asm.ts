@@ -33,8 +33,13 @@ function f64Bytes(v: number): number[] {
   return [...new Uint8Array(new Float64Array([v]).buffer)];
 }
 
+function f32Bytes(v: number): number[] {
+  return [...new Uint8Array(new Float32Array([v]).buffer)];
+}
+
 export const I32 = 0x7f;
 export const F64 = 0x7c;
+export const F32 = 0x7d;
 export const V128 = 0x7b;
 
 const simd = (code: number, ...rest: number[]) => [0xfd, ...uleb(code), ...rest];
@@ -81,6 +86,7 @@ export const op = {
   f64x2Mul: simd(0xf2),
   f32Load: (offset: number) => [0x2a, 2, ...uleb(offset)],
   f32Store: (offset: number) => [0x38, 2, ...uleb(offset)],
+  f32Const: (v: number) => [0x43, ...f32Bytes(v)],
   f32Add: [0x92],
   f64PromoteF32: [0xbb],
   f32x4ExtractLane: (lane: number) => simd(0x1f, lane),

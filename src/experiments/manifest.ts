@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { ReportSpec, ResolvedExperiment } from './types.js';
 
-/** results/<experiment>/manifest.json (pinned in the brief; `cells` and `gitDirty` are extra). */
+/** results/<experiment>/manifest.json: what produced the numbers (code, versions, backend, command, inputs). */
 export interface Manifest {
   experiment: string;
   file: string;

@@ -64,7 +64,7 @@ function metricValues(c: CellResult, ks: readonly number[]): Record<string, numb
   return out;
 }
 
-/** results.csv: one row per cell, columns as pinned in the brief. */
+/** results.csv: one row per cell; identity columns, swept key paths, seed, then the metric columns (columns.ts). */
 export function resultsTable(exp: ResolvedExperiment, cells: readonly CellResult[]): Table {
   const ks = allKs(cells);
   const metrics = allMetricColumns(cells, ks);

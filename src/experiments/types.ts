@@ -132,7 +132,7 @@ export interface ApEstimate {
   includeQuery: boolean;
 }
 
-/** The content of results/<experiment>/cells/<id>.json (pinned in the brief). */
+/** The content of results/<experiment>/cells/<id>.json: everything about one finished cell. */
 export interface CellResult {
   id: string;
   experiment: string;

@@ -17,19 +17,20 @@ import { lowerBound, upperBound } from './kernels/ranks.js';
  * sorted positive scores, before and after the move: O(B·log|P|) per query, no sort of the row.
  */
 export const blackboxApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
+  const prec = { float32: ctx.precision === 'float32' };
   const { groups, queries } = apBatch('blackbox-ap', x, n, d, labels);
   const { classOf, members, start } = groups;
   const lambda = params.lambda as number;
   const margin = params.margin as number;
 
-  const s = gram(x, n, d);
+  const s = gram(x, n, d, { ...prec, scratch: true });
   // The shift is drawn for every score in row-major order, so a seed fixes it regardless of labels.
   if (margin > 0) {
     for (let q = 0; q < n; q++) {
       const c = classOf[q]!;
       for (let j = 0; j < n; j++) {
         const shift = (margin * Math.abs(ctx.rng.normal())) / 2;
-        s[q * n + j] += classOf[j] === c ? -shift : shift;
+        s[q * n + j]! += classOf[j] === c ? -shift : shift;
       }
     }
   }
@@ -79,20 +80,30 @@ export const blackboxApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
     const scale = -1 / (lambda * n);
     for (let k = 0; k < np; k++) sortedMoved[k] = posMoved[k]!;
     sortedMoved.subarray(0, np).sort();
-    negativesReaching(s, row, n, classOf, c, sortedMoved, np, reach);
+    // One pass over the negatives after the move: where each falls among the moved positives
+    // (for the positives' new ranks), and its own rank change, the positives that cross it:
+    // #{s_m ≥ v} − #{s'_m ≥ v}. A negative below every positive, before and after, moves nothing.
+    reach.fill(0, 0, np + 1);
+    const lowest = Math.min(sorted[0]!, sortedMoved[0]!);
+    for (let j = 0; j < n; j++) {
+      if (classOf[j] === c) continue;
+      const v = s[row + j]!;
+      if (v < lowest) {
+        gRow[j] = scale * 0;
+        continue;
+      }
+      const u = upperBound(sortedMoved, np, v);
+      if (u > 0) reach[u - 1] = reach[u - 1]! + 1;
+      gRow[j] = scale * (lowerBound(sortedMoved, np, v) - lowerBound(sorted, np, v));
+    }
+    for (let t = np - 2; t >= 0; t--) reach[t] = reach[t]! + reach[t + 1]!;
     for (let k = 0; k < np; k++) {
       const below = lowerBound(sortedMoved, np, posMoved[k]!);
       gRow[posIdx[k]!] = scale * (rankBefore[k]! - (np - below + reach[below]!));
     }
-    // A negative's rank changes by the positives that cross it: #{s_m ≥ v} − #{s'_m ≥ v}.
-    for (let j = 0; j < n; j++) {
-      if (classOf[j] === c) continue;
-      const v = s[row + j]!;
-      gRow[j] = scale * (lowerBound(sortedMoved, np, v) - lowerBound(sorted, np, v));
-    }
     s.set(gRow, row);
   }
-  return { loss: 1 - meanValid(ap), grad: gramBackward(s, x, n, d), apPerQuery: ap };
+  return { loss: 1 - meanValid(ap), grad: gramBackward(s, x, n, d, { ...prec, out: ctx.gradOut }), apPerQuery: ap };
 };
 
 const blackboxAp = defineLoss({
@@ -137,9 +148,13 @@ function negativesReaching(
 ): void {
   // A negative with u = #{t : sorted[t] ≤ s_j} reaches exactly sorted[0..u−1]; count it at u−1.
   reach.fill(0, 0, np + 1);
+  const lowest = sorted[0]!;
   for (let j = 0; j < n; j++) {
     if (classOf[j] === c) continue;
-    const u = upperBound(sorted, np, s[row + j]!);
+    const v = s[row + j]!;
+    // Below every positive: reaches none (skips the search for most negatives of a trained model).
+    if (v < lowest) continue;
+    const u = upperBound(sorted, np, v);
     if (u > 0) reach[u - 1] = reach[u - 1]! + 1;
   }
   for (let t = np - 2; t >= 0; t--) reach[t] = reach[t]! + reach[t + 1]!;

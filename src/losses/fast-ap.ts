@@ -8,7 +8,8 @@ import { gram, gramBackward } from './kernels/gram.js';
  * at most two adjacent bins, so a query costs O(B + bins) forward and backward, O(B²) in all
  * beside the shared matmul. The query itself is in neither histogram (standard convention).
  */
-export const fastApKernel: LossKernel = (x, n, d, labels, params) => {
+export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
+  const prec = { float32: ctx.precision === 'float32' };
   const { groups, queries } = apBatch('fast-ap', x, n, d, labels);
   const { classOf } = groups;
   const bins = params.bins as number;
@@ -16,7 +17,7 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params) => {
   const L = bins + 1;
   const delta = 4 / bins;
   // S is overwritten row by row with ∂L/∂S (query q reads and writes row q only).
-  const s = gram(x, n, d);
+  const s = gram(x, n, d, { ...prec, scratch: true });
   const gRow = new Float64Array(n);
   const ap = new Float64Array(n).fill(NaN);
   const hPos = new Float64Array(L);
@@ -43,8 +44,8 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params) => {
       const l0 = Math.floor(u);
       const frac = u - l0;
       const h = classOf[j] === c ? hPos : hNeg;
-      if (l0 >= 0 && l0 < L) h[l0] += 1 - frac;
-      if (l0 + 1 >= 0 && l0 + 1 < L) h[l0 + 1] += frac;
+      if (l0 >= 0 && l0 < L) h[l0]! += 1 - frac;
+      if (l0 + 1 >= 0 && l0 + 1 < L) h[l0 + 1]! += frac;
     }
     // FastAP_q = (1/N⁺) Σ_l f_l, f_l = h⁺_l·H⁺_l/H_l over active bins (h⁺_l·H⁺_l > 0, H_l > 0).
     // For active l: ∂f_l/∂h⁺_m = [m=l]·H⁺_l/H_l + [m≤l]·(h⁺_l − f_l)/H_l and ∂f_l/∂h⁻_m = −[m≤l]·f_l/H_l;
@@ -90,7 +91,7 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params) => {
     }
     s.set(gRow, row);
   }
-  return { loss: 1 - meanValid(ap), grad: gramBackward(s, x, n, d), apPerQuery: ap };
+  return { loss: 1 - meanValid(ap), grad: gramBackward(s, x, n, d, { ...prec, out: ctx.gradOut }), apPerQuery: ap };
 };
 
 const fastAp = defineLoss({

@@ -32,14 +32,15 @@ function sigmoidRun(acc: number, fi: number, ev: Float64Array, dsig: Float64Arra
  * ranks are needed, so the sigmoid work is B·|P|·B and memory is O(B²) (one B×B array for S,
  * then ∂L/∂S, and a |P|×B scratch), never the paper's B×B×B tensors.
  */
-export const smoothApKernel: LossKernel = (x, n, d, labels, params) => {
+export const smoothApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
+  const prec = { float32: ctx.precision === 'float32' };
   const { groups, queries } = apBatch('smooth-ap', x, n, d, labels);
   const { classOf, members, start } = groups;
   const tau = params.tau as number;
   const includeQuery = params.includeQuery as boolean;
 
   // S is overwritten row by row with ∂L/∂S (query q reads and writes row q only): one B×B array.
-  const s = gram(x, n, d);
+  const s = gram(x, n, d, { ...prec, scratch: true });
   const ap = new Float64Array(n).fill(NaN);
   const maxPos = groups.maxClassSize;
   // σ'(·)/τ per (positive, item) of the current query, kept from the forward loop for the backward one.
@@ -166,7 +167,7 @@ export const smoothApKernel: LossKernel = (x, n, d, labels, params) => {
       let u = 0;
       for (let j = 0; j < n; j++) {
         const t = dsig[base + j]!;
-        s[row + j] += c * t;
+        s[row + j]! += c * t;
         u += t;
       }
       sumAll[pi] = u;
@@ -190,7 +191,7 @@ export const smoothApKernel: LossKernel = (x, n, d, labels, params) => {
     }
   }
 
-  const grad = gramBackward(s, x, n, d);
+  const grad = gramBackward(s, x, n, d, { ...prec, out: ctx.gradOut });
   return { loss: 1 - meanValid(ap), grad, apPerQuery: ap };
 };
 

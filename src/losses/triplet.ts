@@ -2,6 +2,7 @@ import { UserError } from '../core/errors.js';
 import { defineLoss, type LossKernel } from './types.js';
 import { checkBatch, groupLabels } from './kernels/batch.js';
 import { gram, gramBackward } from './kernels/gram.js';
+import { SCRATCH, scratchF64 } from './kernels/scratch.js';
 
 export const MINING = ['all', 'semihard', 'hard', 'batch-hard'] as const;
 
@@ -16,14 +17,15 @@ const COINCIDENT_SQ = 1e-24;
  * relu(d_ap − d_an + margin) over the selected triplets whose loss is > 0 (0 when there are none);
  * mining is a selection, constant in the backward pass.
  */
-export const tripletKernel: LossKernel = (x, n, d, labels, params) => {
+export const tripletKernel: LossKernel = (x, n, d, labels, params, ctx) => {
+  const prec = { float32: ctx.precision === 'float32' };
   checkBatch('triplet', x, n, d, labels);
   const margin = params.margin as number;
   const mining = params.mining as (typeof MINING)[number];
   const { classOf, members, start } = groupLabels(labels);
 
   // Two B×B arrays in all: S becomes the distances in place, and ∂L/∂d becomes ∂L/∂S in place.
-  const dist = gram(x, n, d);
+  const dist = gram(x, n, d, { ...prec, scratch: true });
   const norms = new Float64Array(n);
   for (let i = 0; i < n; i++) norms[i] = dist[i * n + i]!;
   for (let i = 0; i < n; i++) {
@@ -34,7 +36,7 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params) => {
   }
 
   // ∂L/∂d_ij, before the 1/N of the mean (N is only known at the end).
-  const gd = new Float64Array(n * n);
+  const gd = scratchF64(SCRATCH.pairs, n * n, true);
   let count = 0;
   let sum = 0;
   let anchors = 0;
@@ -57,8 +59,8 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params) => {
       if (l > 0) {
         count++;
         sum += l;
-        gd[row + p] += 1;
-        gd[row + q] -= 1;
+        gd[row + p]! += 1;
+        gd[row + q]! -= 1;
       }
       continue;
     }
@@ -75,10 +77,10 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params) => {
         if (!keep || !(l > 0)) continue;
         used++;
         sum += l;
-        gd[row + j] -= 1;
+        gd[row + j]! -= 1;
       }
       count += used;
-      gd[row + p] += used;
+      gd[row + p]! += used;
     }
   }
   if (anchors === 0) {
@@ -87,7 +89,7 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params) => {
         'a batch needs a class with 2 or more items and at least 2 classes',
     );
   }
-  if (count === 0) return { loss: 0, grad: new Float64Array(n * d) };
+  if (count === 0) return { loss: 0, grad: ctx.gradOut ? ctx.gradOut.subarray(0, n * d).fill(0) : new Float64Array(n * d) };
 
   // d_ij = √(s_ii + s_jj − 2 s_ij): ∂d/∂s_ij = −1/d, ∂d/∂s_ii = ∂d/∂s_jj = 1/(2d). The diagonal of
   // ∂L/∂d is zero (no triplet pairs an item with itself), so it collects the s_ii terms at the end.
@@ -102,12 +104,12 @@ export const tripletKernel: LossKernel = (x, n, d, labels, params) => {
       }
       const h = w / (count * dij);
       gd[i * n + j] = -h;
-      diag[i] += 0.5 * h;
-      diag[j] += 0.5 * h;
+      diag[i]! += 0.5 * h;
+      diag[j]! += 0.5 * h;
     }
   }
   for (let i = 0; i < n; i++) gd[i * n + i] = diag[i]!;
-  return { loss: sum / count, grad: gramBackward(gd, x, n, d) };
+  return { loss: sum / count, grad: gramBackward(gd, x, n, d, { ...prec, out: ctx.gradOut }) };
 };
 
 const triplet = defineLoss({

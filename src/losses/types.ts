@@ -7,6 +7,19 @@ import type { Rng } from '../core/rng.js';
 export interface KernelContext {
   /** The run's seeded generator, for losses with randomness (e.g. Blackbox-AP's margin noise). */
   rng: Rng;
+  /**
+   * Precision of a fused kernel's two B×B×D products (S = X·Xᵀ and the gradient's (G+Gᵀ)·X):
+   * 'float64' (the default: exact, for `bench loss` and the parity tests) or 'float32' (about
+   * twice as fast; what training uses, its embeddings being float32 already).
+   */
+  precision?: 'float64' | 'float32';
+  /**
+   * Where a fused kernel may write its gradient (at least B×D entries) instead of a fresh
+   * array: the caller reuses it from call to call and reads it before the next one. A fresh
+   * multi-megabyte array costs a page fault per 4 KB on its first write (about 1 ms of a 3 ms
+   * loss at B = 224 on this project's VM), so training passes one.
+   */
+  gradOut?: Float64Array;
 }
 
 /** What a loss's `compute` receives besides its inputs. */
@@ -151,11 +164,21 @@ export function defineLoss<const S extends readonly ParamSpecOf[]>(def: LossDefi
  * once (value and gradient together) and the backward pass only scales the stored gradient.
  */
 export function fusedCompute<P>(kernel: LossKernel<P>): LossCompute<P> {
+  // The kernel's input and gradient buffers, reused while the batch shape stays the same (the
+  // gradient is copied out to float32 before the next call).
+  let xBuf = new Float64Array(0);
+  let gradBuf = new Float64Array(0);
   return (embeddings, labels, params, ctx) => {
     let apPerQuery: Float64Array | undefined;
     const op = tf.customGrad(((x: tf.Tensor) => {
       const [n, d] = x.shape as [number, number];
-      const out = kernel(Float64Array.from(x.dataSync()), n, d, labels, params, ctx);
+      if (xBuf.length !== n * d) {
+        xBuf = new Float64Array(n * d);
+        gradBuf = new Float64Array(n * d);
+      }
+      xBuf.set(x.dataSync());
+      // Training's tensors are float32: its products need no more (the loss terms stay float64).
+      const out = kernel(xBuf, n, d, labels, params, { ...ctx, precision: ctx.precision ?? 'float32', gradOut: ctx.gradOut ?? gradBuf });
       apPerQuery = out.apPerQuery;
       const grad = Float32Array.from(out.grad);
       return {

@@ -33,7 +33,7 @@ export function batchAveragePrecision(
     for (let j = 0; j < n; j++) {
       const jo = j * d;
       let s = 0;
-      for (let t = 0; t < d; t++) s += x[qo + t] * x[jo + t];
+      for (let t = 0; t < d; t++) s += x[qo + t]! * x[jo + t]!;
       row[j] = s;
       if (!Number.isFinite(s)) finite = false;
       if (labels[j] === labels[q]) {

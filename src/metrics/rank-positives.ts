@@ -97,14 +97,14 @@ export class PositiveRanker {
     if (m === 0) return;
     for (let k = 0; k < m; k++) {
       order[k] = k;
-      pos[k] = positives[k];
-      scores[k] = exact ? exact.score(positives[k]) : row[positives[k]];
+      pos[k] = positives[k]!;
+      scores[k] = (exact ? exact.score(positives[k]!) : row[positives[k]!])!;
     }
     const ord = order.subarray(0, m);
-    ord.sort((a, b) => scores[a] - scores[b] || pos[b] - pos[a]);
+    ord.sort((a, b) => scores[a]! - scores[b]! || pos[b]! - pos[a]!);
     for (let k = 0; k < m; k++) {
-      ps[k] = scores[ord[k]];
-      pp[k] = pos[ord[k]];
+      ps[k] = scores[ord[k]!]!;
+      pp[k] = pos[ord[k]!]!;
       tieGe[k] = 0;
       tieAhead[k] = 0;
     }
@@ -119,20 +119,20 @@ export class PositiveRanker {
     if (this.lastPos.length < top + 2) this.lastPos = new Int32Array(Math.max(top + 2, 1024));
     const { hist, firstPos, lastPos } = this;
     hist.fill(0, 0, top + 2);
-    const lo = ps[0] - delta;
-    const range = ps[m - 1] + delta - lo;
+    const lo = ps[0]! - delta;
+    const range = ps[m - 1]! + delta - lo;
     let scale = range > 0 ? (top - 1) / range : 1;
     if (!Number.isFinite(scale)) scale = 1;
     const ceil = top + 0.5;
     for (let k = 0; k < m; k++) {
-      loB[k] = bucketOf(ps[k] - delta, lo, scale, ceil);
-      hiB[k] = bucketOf(ps[k] + delta, lo, scale, ceil);
+      loB[k] = bucketOf(ps[k]! - delta, lo, scale, ceil);
+      hiB[k] = bucketOf(ps[k]! + delta, lo, scale, ceil);
     }
     // Bucket b is covered by positives [first, last]: first = min k with hiB ≥ b, last = max k
     // with loB ≤ b (both bounds are non-decreasing in k, so the set is contiguous).
     for (let b = 0, k1 = 0, k2 = -1; b < top + 2; b++) {
-      while (k1 < m && hiB[k1] < b) k1++;
-      while (k2 + 1 < m && loB[k2 + 1] <= b) k2++;
+      while (k1 < m && hiB[k1]! < b) k1++;
+      while (k2 + 1 < m && loB[k2 + 1]! <= b) k2++;
       firstPos[b] = k1 <= k2 ? k1 : -1;
       lastPos[b] = k2;
     }
@@ -143,9 +143,9 @@ export class PositiveRanker {
       const cand = kernel.cand;
       for (let c = 0; c < count; c++) {
         const j = cand[c];
-        if (j !== skip) compareNear(near, j, bucketOf(row[j], lo, scale, ceil));
+        if (j !== skip) compareNear(near, j!, bucketOf(row[j!]!, lo, scale, ceil));
       }
-      if (skip >= 0 && skip < len) hist[bucketOf(row[skip], lo, scale, ceil)]--;
+      if (skip >= 0 && skip < len) hist[bucketOf(row[skip]!, lo, scale, ceil)]!--;
     } else if (skip >= 0 && skip < len) {
       histogramPass(row, 0, skip, lo, scale, ceil, hist, near);
       histogramPass(row, skip + 1, len, lo, scale, ceil, hist, near);
@@ -156,9 +156,9 @@ export class PositiveRanker {
     let run = 0;
     let b = top + 1;
     for (let k = m - 1; k >= 0; k--) {
-      while (b > hiB[k]) run += hist[b--];
-      this.atLeast[k] = run + tieGe[k];
-      this.ahead[k] = run + tieAhead[k];
+      while (b > hiB[k]!) run += hist[b--]!;
+      this.atLeast[k] = run + tieGe[k]!;
+      this.ahead[k] = run + tieAhead[k]!;
     }
   }
 
@@ -176,7 +176,7 @@ export class PositiveRanker {
       // Tied positives share one threshold: every positive from k on scores >= ps[k].
       let end = k + 1;
       while (end < m && ps[end] === ps[k]) end++;
-      const precision = (m - k) / this.atLeast[k];
+      const precision = (m - k) / this.atLeast[k]!;
       sum += precision * (end - k);
       k = end;
     }
@@ -214,9 +214,9 @@ interface Near {
 function histogramPass(row: Row, from: number, to: number, lo: number, scale: number, ceil: number, hist: Int32Array, near: Near): void {
   const firstPos = near.firstPos;
   for (let j = from; j < to; j++) {
-    const b = bucketOf(row[j], lo, scale, ceil);
-    hist[b]++;
-    if (firstPos[b] >= 0) compareNear(near, j, b);
+    const b = bucketOf(row[j]!, lo, scale, ceil);
+    hist[b]!++;
+    if (firstPos[b]! >= 0) compareNear(near, j, b);
   }
 }
 
@@ -225,19 +225,19 @@ function compareNear(near: Near, j: number, b: number): void {
   const { ps, pp, delta, exact, tieGe, tieAhead } = near;
   const approx = near.row[j];
   let s = NaN;
-  for (let k = near.firstPos[b], last = near.lastPos[b]; k <= last; k++) {
-    const p = ps[k];
-    if (approx > p + delta) {
-      tieGe[k] += 1;
-      tieAhead[k] += 1;
-    } else if (approx >= p - delta) {
-      if (s !== s) s = exact ? exact.score(j) : approx;
-      if (s > p) {
-        tieGe[k] += 1;
-        tieAhead[k] += 1;
+  for (let k = near.firstPos[b], last = near.lastPos[b]; k! <= last!; k!++) {
+    const p = ps[k!];
+    if (approx! > p! + delta) {
+      tieGe[k!]! += 1;
+      tieAhead[k!]! += 1;
+    } else if (approx! >= p! - delta) {
+      if (s !== s) s = (exact ? exact.score(j) : approx)!;
+      if (s > p!) {
+        tieGe[k!]! += 1;
+        tieAhead[k!]! += 1;
       } else if (s === p) {
-        tieGe[k] += 1;
-        if (j < pp[k]) tieAhead[k] += 1;
+        tieGe[k!]! += 1;
+        if (j < pp[k!]!) tieAhead[k!]! += 1;
       }
     }
   }

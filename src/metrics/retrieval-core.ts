@@ -66,7 +66,7 @@ class ExactDot implements ExactScores {
     const { qx, x, d, qo } = this;
     const jo = j * d;
     let s = 0;
-    for (let t = 0; t < d; t++) s += qx[qo + t] * x[jo + t];
+    for (let t = 0; t < d; t++) s += qx[qo + t]! * x[jo + t]!;
     return s;
   }
 }
@@ -80,12 +80,12 @@ function rowNorms(x: ArrayLike<number>, n: number, d: number): { norms: Float64A
     let s = 0;
     for (let t = 0; t < d; t++) {
       const v = x[i * d + t];
-      s += v * v;
-      const a = Math.abs(v);
+      s += v! * v!;
+      const a = Math.abs(v!);
       if (a > maxAbs) maxAbs = a;
     }
     norms[i] = Math.sqrt(s);
-    if (norms[i] > maxNorm) maxNorm = norms[i];
+    if (norms[i]! > maxNorm) maxNorm = norms[i]!;
   }
   return { norms, maxNorm, maxAbs };
 }
@@ -109,7 +109,7 @@ function f32Bound(x: ArrayLike<number>, n: number, d: number, queries: QueryRows
   if (chain >= 0.01 || maxNorm * maxNorm > 2 ** 100 || maxAbs > 2 ** 60) return null;
   const rel = 2 * (chain / (1 - chain) + 2 ** -40);
   const abs = 2 * d * 2 ** -140 * (1 + maxAbs);
-  return (q) => rel * norms[q] * maxNorm + abs;
+  return (q) => rel * norms[q]! * maxNorm + abs;
 }
 
 /** Items of each class in index order (CSR), so a query's positives are one slice. */
@@ -126,9 +126,9 @@ function classIndex(labels: Int32Array): { start: Map<number, number>; count: Ma
   const members = new Int32Array(labels.length);
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i];
-    const p = fill.get(l)!;
+    const p = fill.get(l!)!;
     members[p] = i;
-    fill.set(l, p + 1);
+    fill.set(l!, p + 1);
   }
   return { start, count, members };
 }
@@ -162,7 +162,7 @@ export function evaluateBlocks(job: RetrievalJob, nextBlock: () => number): void
   if (!queries) {
     for (const c of idx.count.values()) pairs += c * (c - 1);
   } else {
-    for (let q = 0; q < qn; q++) pairs += (idx.count.get(qlabels[q]) ?? 0) - (self ? 1 : 0);
+    for (let q = 0; q < qn; q++) pairs += (idx.count.get(qlabels[q]!) ?? 0) - (self ? 1 : 0);
   }
   const f32Pays = pairs / qn < n / 20;
   const bound = useWasm && (wanted === 'f32' || (wanted === 'auto' && f32Pays)) ? f32Bound(x, n, d, queries) : null;
@@ -184,12 +184,12 @@ export function evaluateBlocks(job: RetrievalJob, nextBlock: () => number): void
       const o = q * SLOTS;
       const l = qlabels[q];
       const skip = self ? q : -1;
-      const s0 = idx.start.get(l) ?? 0;
-      const c = idx.count.get(l) ?? 0;
+      const s0 = idx.start.get(l!) ?? 0;
+      const c = idx.count.get(l!) ?? 0;
       let m = 0;
       for (let t = s0; t < s0 + c; t++) {
         const j = idx.members[t];
-        if (j !== skip) positives[m++] = j;
+        if (j !== skip) positives[m++] = j!;
       }
       if (m === 0) {
         out.fill(NaN, o, o + SLOTS);
@@ -202,14 +202,14 @@ export function evaluateBlocks(job: RetrievalJob, nextBlock: () => number): void
       let apr = 0;
       let within = 0;
       for (let k = m - 1, i = 1; k >= 0; k--, i++) {
-        const rank = ranker.ahead[k] + 1;
+        const rank = ranker.ahead[k]! + 1;
         if (rank > m) break;
         within = i;
         apr += i / rank;
       }
       out[o + SLOT_AP_AT_R] = apr / m;
       out[o + SLOT_R_PRECISION] = within / m;
-      out[o + SLOT_FIRST_RANK] = ranker.ahead[m - 1] + 1;
+      out[o + SLOT_FIRST_RANK] = ranker.ahead[m - 1]! + 1;
     }
   }
 }

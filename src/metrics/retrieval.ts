@@ -131,17 +131,17 @@ export function summarize(perQuery: Float64Array, n: number, ks: number[], class
     const o = q * SLOTS;
     if (Number.isNaN(perQuery[o + SLOT_AP])) continue;
     queries++;
-    map += perQuery[o + SLOT_AP];
-    mapAtR += perQuery[o + SLOT_AP_AT_R];
-    rPrecision += perQuery[o + SLOT_R_PRECISION];
+    map += perQuery[o + SLOT_AP]!;
+    mapAtR += perQuery[o + SLOT_AP_AT_R]!;
+    rPrecision += perQuery[o + SLOT_R_PRECISION]!;
     const first = perQuery[o + SLOT_FIRST_RANK];
     if (first === 1) p1++;
-    rr += 1 / first;
-    for (let t = 0; t < ks.length; t++) if (first <= ks[t]) hits[t]++;
+    rr += 1 / first!;
+    for (let t = 0; t < ks.length; t++) if (first! <= ks[t]!) hits[t]!++;
   }
   const recallAt: Record<string, number> = {};
   const div = (v: number) => (queries === 0 ? NaN : v / queries);
-  ks.forEach((k, t) => (recallAt[String(k)] = div(hits[t])));
+  ks.forEach((k, t) => (recallAt[String(k)] = div(hits[t]!)));
   return {
     map: div(map), mapAtR: div(mapAtR), rPrecision: div(rPrecision), precisionAt1: div(p1), recallAt,
     mrr: div(rr), queries, leftOut: n - queries,
@@ -157,26 +157,26 @@ function summarizeByClass(perQuery: Float64Array, n: number, ks: number[], class
     const o = q * SLOTS;
     if (Number.isNaN(perQuery[o + SLOT_AP])) continue;
     queries++;
-    let s = sums.get(classOf[q]);
-    if (!s) sums.set(classOf[q], (s = new Float64Array(width)));
+    let s = sums.get(classOf[q]!);
+    if (!s) sums.set(classOf[q]!, (s = new Float64Array(width)));
     const first = perQuery[o + SLOT_FIRST_RANK];
-    s[0]++;
-    s[1] += perQuery[o + SLOT_AP];
-    s[2] += perQuery[o + SLOT_AP_AT_R];
-    s[3] += perQuery[o + SLOT_R_PRECISION];
-    s[4] += first === 1 ? 1 : 0;
-    s[5] += 1 / first;
-    for (let t = 0; t < ks.length; t++) if (first <= ks[t]) s[6 + t]++;
+    s[0]!++;
+    s[1]! += perQuery[o + SLOT_AP]!;
+    s[2]! += perQuery[o + SLOT_AP_AT_R]!;
+    s[3]! += perQuery[o + SLOT_R_PRECISION]!;
+    s[4]! += first === 1 ? 1 : 0;
+    s[5]! += 1 / first!;
+    for (let t = 0; t < ks.length; t++) if (first! <= ks[t]!) s[6 + t]!++;
   }
   const means = new Float64Array(width);
-  for (const s of sums.values()) for (let f = 1; f < width; f++) means[f] += s[f] / s[0];
+  for (const s of sums.values()) for (let f = 1; f < width; f++) means[f]! += s[f]! / s[0]!;
   const classes = sums.size;
   const div = (v: number) => (classes === 0 ? NaN : v / classes);
   const recallAt: Record<string, number> = {};
-  ks.forEach((k, t) => (recallAt[String(k)] = div(means[6 + t])));
+  ks.forEach((k, t) => (recallAt[String(k)] = div(means[6 + t]!)));
   return {
-    map: div(means[1]), mapAtR: div(means[2]), rPrecision: div(means[3]), precisionAt1: div(means[4]), recallAt,
-    mrr: div(means[5]), queries, leftOut: n - queries,
+    map: div(means[1]!), mapAtR: div(means[2]!), rPrecision: div(means[3]!), precisionAt1: div(means[4]!), recallAt,
+    mrr: div(means[5]!), queries, leftOut: n - queries,
   };
 }
 
@@ -211,7 +211,7 @@ function validateInput(x: ArrayLike<number>, n: number, d: number, labels: Int32
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     if (!Number.isFinite(v)) throw new UserError(`${side}: row ${Math.floor(i / d)} column ${i % d} is ${v}; values must be finite`);
-    const a = Math.abs(v);
+    const a = Math.abs(v!);
     if (a > maxAbs) maxAbs = a;
   }
   // Every score is bounded by d·max|x|²; past float64's range the ranking would be meaningless.

@@ -22,11 +22,11 @@ function normalised(x: ArrayLike<number>, n: number, d: number, side: string): F
   const out = new Float64Array(n * d);
   for (let i = 0; i < n; i++) {
     let s = 0;
-    for (let t = 0; t < d; t++) s += x[i * d + t] * x[i * d + t];
+    for (let t = 0; t < d; t++) s += x[i * d + t]! * x[i * d + t]!;
     // A zero row has no direction: cosine similarity is undefined for it.
     if (s === 0) throw new UserError(`${side}: row ${i} is all zeros; cosine similarity needs a non-zero vector (use dot or euclidean)`);
     const inv = 1 / Math.sqrt(s);
-    for (let t = 0; t < d; t++) out[i * d + t] = x[i * d + t] * inv;
+    for (let t = 0; t < d; t++) out[i * d + t] = x[i * d + t]! * inv;
   }
   return out;
 }
@@ -59,14 +59,14 @@ export function scoringRows(
     let s = 0;
     for (let t = 0; t < d; t++) {
       const v = gx[i * d + t];
-      g[i * e + t] = v;
-      s += v * v;
+      g[i * e + t] = v!;
+      s += v! * v!;
     }
     g[i * e + d] = -0.5 * s;
   }
   const q = new Float64Array(qn * e);
   for (let i = 0; i < qn; i++) {
-    for (let t = 0; t < d; t++) q[i * e + t] = qx[i * d + t];
+    for (let t = 0; t < d; t++) q[i * e + t] = (qx[i * d + t])!;
     q[i * e + d] = 1;
   }
   return { q, g, d: e };

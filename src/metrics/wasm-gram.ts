@@ -275,11 +275,11 @@ export class SimilarityBlocks {
       this.out = new Float64Array(outLen);
     }
     for (let i = 0; i < n; i++) {
-      for (let t = 0; t < d; t++) this.xs[i * this.rowLen + t] = x[i * d + t];
+      for (let t = 0; t < d; t++) this.xs[i * this.rowLen + t] = (x[i * d + t])!;
     }
     if (queries && this.qs) {
       for (let i = 0; i < queries.n; i++) {
-        for (let t = 0; t < d; t++) this.qs[i * this.rowLen + t] = queries.x[i * d + t];
+        for (let t = 0; t < d; t++) this.qs[i * this.rowLen + t] = (queries.x[i * d + t])!;
       }
     }
   }
@@ -324,8 +324,8 @@ function jsGram(a: Float64Array, x: Float64Array, rowLen: number, q0: number, qn
       for (let t = 0; t < rowLen; t++) {
         const u0 = a[a0 + t], u1 = a[a1 + t];
         const v0 = x[b0 + t], v1 = x[b1 + t], v2 = x[b2 + t], v3 = x[b3 + t];
-        s00 += u0 * v0; s01 += u0 * v1; s02 += u0 * v2; s03 += u0 * v3;
-        s10 += u1 * v0; s11 += u1 * v1; s12 += u1 * v2; s13 += u1 * v3;
+        s00 += u0! * v0!; s01 += u0! * v1!; s02 += u0! * v2!; s03 += u0! * v3!;
+        s10 += u1! * v0!; s11 += u1! * v1!; s12 += u1! * v2!; s13 += u1! * v3!;
       }
       const o0 = q * ostride + j, o1 = o0 + ostride;
       out[o0] = s00; out[o0 + 1] = s01; out[o0 + 2] = s02; out[o0 + 3] = s03;

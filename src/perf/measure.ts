@@ -13,6 +13,8 @@ export interface PerfRecord {
   maxMs: number;
   peakRssMb: number;
   repeats: number;
+  /** On a peer's row: the peer's median over ours on the same case (> 1: ours is faster). */
+  speedup?: number;
   /** Set instead of timings when the case could not run (e.g. out of memory). */
   error?: string;
 }

@@ -1,16 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../backend/index.js';
 import { UserError } from '../core/errors.js';
-import { resolveParams } from '../core/params.js';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveParams, type Params } from '../core/params.js';
 import { Rng } from '../core/rng.js';
 import type { LoadedDataset } from '../data/types.js';
 import { referenceComputes } from '../losses/reference/index.js';
 import type { LossRegistry } from '../losses/registry.js';
+import type { LossKernel, LossPlugin } from '../losses/types.js';
 import { evaluateQueryGallery, evaluateRetrieval } from '../metrics/retrieval.js';
 import { DEFAULT_TRAIN_CONFIG } from '../train/config.js';
 import { train } from '../train/train.js';
 import { blockLabels, randomUnitRows, roundRobinLabels } from './inputs.js';
 import { measure, type MeasureOptions, type PerfRecord } from './measure.js';
+import type { TorchPeer } from './peers.js';
 
 export const SUITES = ['losses', 'eval', 'train'] as const;
 export type Suite = (typeof SUITES)[number];
@@ -29,6 +34,10 @@ export interface SuiteContext {
   emit: (r: PerfRecord) => void;
   /** Progress for a person watching; silent in CI. */
   note: (s: string) => void;
+  /** PyTorch peers, timed right after each fused case they have a peer for (`--peer torch`). */
+  peer?: TorchPeer;
+  /** Where the peer reads each batch from. */
+  scratchDir?: string;
 }
 
 const D_LOSS = 512;
@@ -43,6 +52,16 @@ const TENSOR_PREDICTED_MAX_MS = 60_000;
  */
 const TENSOR_MAX_CUBE_BYTES: Record<string, number> = { wasm: 256 * 2 ** 20, default: 1.5 * 2 ** 30 };
 
+/** The peers' settings: float32 PyTorch on 2 threads (this project's reference machine), up to 30 repeats. */
+const PEER_THREADS = 2;
+const PEER_BUDGET_MS = 10_000;
+
+/** The fused kernels are measured with both product precisions; 'fused' keeps its meaning (float64). */
+const FUSED_PRECISIONS: Array<[string, 'float64' | 'float32']> = [
+  ['fused', 'float64'],
+  ['fused-f32', 'float32'],
+];
+
 const quick = (budgetMs: number): MeasureOptions => ({ warmup: 1, repeats: 7, budgetMs });
 
 export async function fusedLossCases(ctx: SuiteContext): Promise<void> {
@@ -56,11 +75,57 @@ export async function fusedLossCases(ctx: SuiteContext): Promise<void> {
         const labels = blockLabels(B, P);
         const rng = new Rng(0);
         const kernel = plugin.kernel;
-        const t = await measure(() => kernel(x, B, D_LOSS, labels, params, { rng }), { warmup: 5, repeats: 41, budgetMs: 5_000 });
-        ctx.emit({ suite: 'losses', name: plugin.name, impl: 'fused', backend: 'js', B, D: D_LOSS, P, ...t });
+        // float64 products (`bench loss`, the parity tests) and float32 ones (what training runs).
+        // The gradient goes to a reused buffer, as training's fusedCompute passes one.
+        const gradOut = new Float64Array(B * D_LOSS);
+        const rows: PerfRecord[] = [];
+        for (const [impl, precision] of FUSED_PRECISIONS) {
+          const t = await measure(() => kernel(x, B, D_LOSS, labels, params, { rng, precision, gradOut }), { warmup: 5, repeats: 41, budgetMs: 5_000 });
+          rows.push({ suite: 'losses', name: plugin.name, impl, backend: 'js', B, D: D_LOSS, P, ...t });
+          ctx.emit(rows[rows.length - 1]!);
+        }
+        if (ctx.peer?.peers[plugin.name]) await peerCase(ctx, ctx.peer, plugin.name, kernel, params, x, labels, rows);
       }
     }
   }
+}
+
+/** Runs the PyTorch peer of one fused case on the same batch, after checking it computes the same loss. */
+async function peerCase(
+  ctx: SuiteContext,
+  peer: TorchPeer,
+  name: string,
+  kernel: LossKernel,
+  params: Params,
+  x: Float64Array,
+  labels: Int32Array,
+  ours: PerfRecord[],
+): Promise<void> {
+  const B = labels.length;
+  ctx.note(`losses: ${name} peer torch B=${B}`);
+  const checkParams = { ...params, ...peer.peers[name]!.check } as Params;
+  const expect = kernel(x, B, D_LOSS, labels, checkParams, { rng: new Rng(0) }).loss;
+  const file = join(ctx.scratchDir ?? tmpdir(), `batch-${B}.f64`);
+  writeFileSync(file, new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+  const answer = await peer.run({
+    loss: name, B, D: D_LOSS, labels: Array.from(labels), x: file, params, checkParams, expect,
+    repeats: 30, budgetMs: PEER_BUDGET_MS, threads: PEER_THREADS,
+  });
+  const base = { suite: 'losses', name, impl: 'peer', backend: 'torch', B, D: D_LOSS, P };
+  if (!answer.ok) {
+    ctx.emit({ ...base, ...skipped(), error: answer.error });
+    return;
+  }
+  // The ratio is against our float32 row (the peer is float32 too); the float64 one is in the note.
+  const ratio = (r: PerfRecord): number => Math.round((answer.medianMs / r.medianMs) * 10) / 10;
+  const f32 = ours.find((r) => r.impl === 'fused-f32') ?? ours[0]!;
+  const f64 = ours.find((r) => r.impl === 'fused') ?? ours[0]!;
+  const speedup = ratio(f32);
+  const { medianMs, minMs, maxMs, repeats } = answer;
+  ctx.emit({
+    ...base, medianMs, minMs, maxMs, repeats, peakRssMb: NaN, speedup,
+    error: `${peer.peers[name]!.peer}; same loss as ours (${answer.peerLoss.toPrecision(6)}); ours ${speedup}× faster (float64: ${ratio(f64)}×)`,
+  });
 }
 
 export async function tensorLossCases(ctx: SuiteContext): Promise<void> {
@@ -149,13 +214,20 @@ function perfDataset(n: number, dim: number, classes: number): LoadedDataset {
 export async function trainSuite(ctx: SuiteContext): Promise<void> {
   const data = perfDataset(4_000, 784, 200);
   const steps = 25;
+  const [din, hidden, emb] = [784, 256, 128];
   for (const B of ctx.sizes ?? DEFAULT_SIZES.train) {
     for (const backend of ctx.tensorBackends) {
       await selectBackend(backend);
+      // The parts of a step, each alone on the same backend: the model's five matmuls (two forward,
+      // three for the weight and hidden gradients) and each loss's forward + backward on B×128.
+      const mm = await modelMatmuls(B, din, hidden, emb);
+      ctx.emit({ suite: 'train', name: `mlp ${din}→${hidden}→${emb}`, impl: 'matmuls-only', backend, B, D: emb, P, ...mm });
       for (const plugin of ctx.registry.all()) {
-        ctx.note(`train: mlp 784→256→128 + ${plugin.name} on ${backend} B=${B}`);
+        ctx.note(`train: mlp ${din}→${hidden}→${emb} + ${plugin.name} on ${backend} B=${B}`);
         const params = resolveParams(plugin.params, {}, `loss ${plugin.name}`);
-        const cfg = { ...DEFAULT_TRAIN_CONFIG, model: 'mlp' as const, hidden: 256, embeddingDim: 128, batchSize: B, perClass: P, iterations: steps, logEvery: steps };
+        const lossOnly = await measure(() => lossStep(plugin.compute, B, emb, params), { warmup: 3, repeats: 21, budgetMs: 3_000 });
+        ctx.emit({ suite: 'train', name: plugin.name, impl: 'loss-only', backend, B, D: emb, P, ...lossOnly });
+        const cfg = { ...DEFAULT_TRAIN_CONFIG, model: 'mlp' as const, hidden, embeddingDim: emb, batchSize: B, perClass: P, iterations: steps, logEvery: steps };
         const stamps: number[] = [];
         let peak = 0;
         await train(cfg, data, plugin, params, {
@@ -168,12 +240,51 @@ export async function trainSuite(ctx: SuiteContext): Promise<void> {
         const times = stamps.slice(1).map((t, i) => t - stamps[i]!).slice(3).sort((a, b) => a - b);
         if (!times.length) continue;
         const r2 = (v: number): number => Math.round(v * 100) / 100;
+        const median = r2(times[times.length >> 1]!);
+        const rest = r2(median - lossOnly.medianMs - mm.medianMs);
         ctx.emit({
-          suite: 'train', name: `mlp+${plugin.name}`, impl: 'adam-step', backend, B, D: 128, P,
-          medianMs: r2(times[times.length >> 1]!), minMs: r2(times[0]!), maxMs: r2(times[times.length - 1]!),
+          suite: 'train', name: `mlp+${plugin.name}`, impl: 'adam-step', backend, B, D: emb, P,
+          medianMs: median, minMs: r2(times[0]!), maxMs: r2(times[times.length - 1]!),
           peakRssMb: Math.round(peak / 2 ** 20), repeats: times.length,
+          error: `loss ${lossOnly.medianMs} + model matmuls ${mm.medianMs} ms; the other ${rest} ms: biases, ReLU, L2 normalisation and their gradients, Adam, batch copy`,
         });
       }
     }
   }
+}
+
+/**
+ * Times the MLP's matmuls of one step, forward and backward, on operands of the step's shapes
+ * made once beforehand (as the step's weights and activations already exist); the first layer
+ * needs no input gradient.
+ */
+async function modelMatmuls(B: number, din: number, hidden: number, emb: number): Promise<Awaited<ReturnType<typeof measure>>> {
+  const rng = new Rng(4);
+  const t = (r: number, c: number): tf.Tensor2D => tf.tensor2d(Float32Array.from({ length: r * c }, () => rng.normal()), [r, c]);
+  const [x, w1, w2, dE] = [t(B, din), t(din, hidden), t(hidden, emb), t(B, emb)];
+  try {
+    return await measure(() => tf.tidy(() => {
+      const h = tf.matMul(x, w1);
+      const e = tf.matMul(h, w2);
+      // Transposes first, as the model's own gradient does (wasm's transposed matMul is far slower).
+      const dH = tf.matMul(dE, tf.transpose(w2));
+      const dW2 = tf.matMul(tf.transpose(h), dE);
+      const dW1 = tf.matMul(tf.transpose(x), dH);
+      for (const r of [e, dW2, dW1]) r.dataSync();
+    }), { warmup: 3, repeats: 21, budgetMs: 3_000 });
+  } finally {
+    tf.dispose([x, w1, w2, dE]);
+  }
+}
+
+/** One loss forward + backward through its tfjs compute, on unit rows as the model gives them. */
+function lossStep(compute: LossPlugin['compute'], B: number, emb: number, params: Params): void {
+  const x = tf.tensor2d(Float32Array.from(randomUnitRows(B, emb, 5)), [B, emb]);
+  const labels = blockLabels(B, P);
+  tf.tidy(() => {
+    const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => compute(e as tf.Tensor2D, labels, params, { rng: new Rng(0), tf }).loss)(x);
+    value.dataSync();
+    grad.dataSync();
+  });
+  x.dispose();
 }

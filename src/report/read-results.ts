@@ -154,7 +154,7 @@ function readCell(path: string): CellRecord | null {
 }
 
 /**
- * Reads results/<experiment>/ as pinned in the brief. results.csv and summary.csv are required;
+ * Reads results/<experiment>/ (the formats the runner writes, see experiments/tables.ts and types.ts). results.csv and summary.csv are required;
  * manifest.json and cells/ are optional (the charts that need them are skipped).
  */
 export function readExperimentResults(experiment: string, resultsDir: string): ExperimentResults {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matmulABt, matmulParallelism, simdMatmulAvailable } from '../../src/losses/kernels/matmul.js';
 import { threadCount } from '../../src/losses/kernels/matmul-pool.js';
-import { packModule, packPanels, type PackFns } from '../../src/losses/kernels/pack.js';
+import { packModule, packPanels, packRows32, packTransposed32, type PackFns } from '../../src/losses/kernels/pack.js';
 import { gram, gramBackward, symmetrizeInPlace } from '../../src/losses/kernels/gram.js';
 import { checkBatch, groupLabels, meanValid } from '../../src/losses/kernels/batch.js';
 import { lowerBound, upperBound } from '../../src/losses/kernels/ranks.js';
@@ -121,6 +121,34 @@ describe('matmulABt', () => {
   });
 });
 
+describe('matmulABt in float32', () => {
+  // Each entry is a float32 dot product of float32-rounded operands: error ≲ k·2⁻²⁴·Σ|a||b|.
+  const tol = (a: Float64Array, b: Float64Array, k: number): number => 4 * k * 6e-8 * Math.max(...a.map(Math.abs)) * Math.max(...b.map(Math.abs)) * k;
+  it('equals the naive float64 loop to float32 rounding (odd shapes, transposed B, symmetric, shared over threads)', () => {
+    for (const [m, n, k] of [...SHAPES, [203, 161, 301], [6, 5, 6]] as [number, number, number][]) {
+      const a = randomMatrix(m * k, m + 7);
+      const b = randomMatrix(n * k, n + 9);
+      const want = naiveABt(a, m, b, n, k);
+      const plain = matmulABt(a, m, b, n, k, new Float64Array(m * n).fill(NaN), { float32: true });
+      expect(maxAbsDiff(plain, want)).toBeLessThan(tol(a, b, k));
+      expect(maxAbsDiff(plain, want)).toBeGreaterThan(0);
+      const tr = matmulABt(a, m, transpose(b, n, k), n, k, new Float64Array(m * n).fill(NaN), { float32: true, bTransposed: true });
+      expect(maxAbsDiff(tr, want)).toBeLessThan(tol(a, b, k));
+      const sym = matmulABt(a, m, a, m, k, new Float64Array(m * m).fill(NaN), { float32: true, symmetric: true });
+      expect(maxAbsDiff(sym, naiveABt(a, m, a, m, k))).toBeLessThan(tol(a, a, k));
+    }
+  });
+
+  it('float64 products of the same operands are unchanged by a float32 product in between', () => {
+    const [m, n, k] = [37, 29, 515];
+    const a = randomMatrix(m * k, 1);
+    const b = randomMatrix(n * k, 2);
+    const first = matmulABt(a, m, b, n, k);
+    matmulABt(a, m, b, n, k, undefined, { float32: true });
+    expect([...matmulABt(a, m, b, n, k)]).toEqual([...first]);
+  });
+});
+
 describe('packPanels', () => {
   // The panel layout spelled out element by element: (row, t) of panel ⌊row/pr⌋ at
   // base + panel·pr·kp + ((t>>1)·pr + row%pr)·2 + (t&1), zero for padded rows and t ≥ k.
@@ -158,6 +186,28 @@ describe('packPanels', () => {
     }
   });
 
+  it('float32 panels: the row and the transposed pack write exactly the naive layout', () => {
+    // (row, t) of panel ⌊row/pr⌋ at base + panel·pr·kp + ((t>>2)·pr + row%pr)·4 + (t&3), zero-padded.
+    const f = new Float32Array(16_000);
+    for (const pr of [2, 4]) {
+      for (const [rows, k] of [[1, 1], [2, 4], [5, 7], [6, 8], [11, 13], [9, 2]] as const) {
+        const kp = Math.ceil(k / 4) * 4;
+        const src = randomMatrix(rows * k, rows * 17 + k);
+        const want = new Float32Array(Math.ceil(rows / pr) * pr * kp);
+        for (let row = 0; row < rows; row++) for (let t = 0; t < k; t++) want[Math.floor(row / pr) * pr * kp + ((t >> 2) * pr + (row % pr)) * 4 + (t & 3)] = src[row * k + t]!;
+        const base = 8;
+        f.fill(NaN);
+        packRows32(f, base, src, rows, k, kp, pr);
+        expect([...f.subarray(base, base + want.length)]).toEqual([...want]);
+        expect(Number.isNaN(f[base + want.length]!)).toBe(true);
+        f.fill(NaN);
+        packTransposed32(f, base, transpose(src, rows, k), rows, k, kp, pr);
+        expect([...f.subarray(base, base + want.length)]).toEqual([...want]);
+        expect(Number.isNaN(f[base - 1]!) && Number.isNaN(f[base + want.length]!)).toBe(true);
+      }
+    }
+  });
+
   it('matmulABt with A and B the same array but different row counts equals the naive loop', () => {
     const k = 9;
     const x = randomMatrix(11 * k, 5);
@@ -182,6 +232,25 @@ describe('gram and its backward', () => {
       }
     }
     expect(maxAbsDiff(gramBackward(Float64Array.from(g), x, n, d), want)).toBeLessThan(1e-13);
+  });
+
+  it('gramBackward of a mostly-zero G (the sparse path) equals (G + Gᵀ)·X, in both precisions', () => {
+    const [n, d] = [64, 33];
+    const x = randomMatrix(n * d, 21);
+    const g = new Float64Array(n * n);
+    const dense = randomMatrix(n * n, 22);
+    // 1 in 32 entries non-zero, some on the diagonal: below the sparse path's threshold.
+    for (let i = 0; i < n * n; i += 32) g[i] = dense[i]!;
+    const want = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) for (let j = 0; j < n; j++) want[i * d + k] += (g[i * n + j]! + g[j * n + i]!) * x[j * d + k]!;
+    expect(maxAbsDiff(gramBackward(Float64Array.from(g), x, n, d), want)).toBeLessThan(1e-13);
+    expect(maxAbsDiff(gramBackward(Float64Array.from(g), x, n, d, { float32: true }), want)).toBeLessThan(1e-13);
+    // Dense G in float32: the product's rounding only.
+    const wantDense = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) for (let j = 0; j < n; j++) wantDense[i * d + k] += (dense[i * n + j]! + dense[j * n + i]!) * x[j * d + k]!;
+    const got = gramBackward(Float64Array.from(dense), x, n, d, { float32: true });
+    expect(maxAbsDiff(got, wantDense)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(got, wantDense)).toBeGreaterThan(0);
   });
 
   it('symmetrizeInPlace crosses tile borders correctly', () => {
@@ -222,5 +291,36 @@ describe('batch helpers', () => {
     const vs = [-2, -1, 0, 0.1, 0.5, 2, 3];
     expect(vs.map((v) => lowerBound(s, 5, v))).toEqual([0, 0, 1, 3, 3, 4, 5]);
     expect(vs.map((v) => upperBound(s, 5, v))).toEqual([0, 1, 3, 3, 4, 5, 5]);
+  });
+});
+
+describe('kernels with a caller-supplied gradient buffer (ctx.gradOut, as training passes)', () => {
+  it('each built-in kernel writes exactly its fresh gradient into the buffer and returns that memory, across calls', async () => {
+    const { Rng } = await import('../../src/core/rng.js');
+    const { smoothApKernel } = await import('../../src/losses/smooth-ap.js');
+    const { tripletKernel } = await import('../../src/losses/triplet.js');
+    const { fastApKernel } = await import('../../src/losses/fast-ap.js');
+    const { blackboxApKernel } = await import('../../src/losses/blackbox-ap.js');
+    const [n, d] = [24, 10];
+    const labels = Int32Array.from({ length: n }, (_, i) => Math.floor(i / 3));
+    const cases = [
+      [smoothApKernel, { tau: 0.05, includeQuery: true }],
+      [tripletKernel, { margin: 0.1, mining: 'all' }],
+      [fastApKernel, { bins: 10 }],
+      [blackboxApKernel, { lambda: 4, margin: 0 }],
+    ] as const;
+    // Longer than needed and dirty: only the first n·d entries are the gradient.
+    const gradOut = new Float64Array(n * d + 5).fill(7);
+    for (const [kernel, params] of cases) {
+      for (const seed of [1, 2]) {
+        const x = randomMatrix(n * d, seed);
+        const fresh = kernel(x, n, d, labels, params, { rng: new Rng(0) });
+        const into = kernel(x, n, d, labels, params, { rng: new Rng(0), gradOut });
+        expect(into.grad.buffer).toBe(gradOut.buffer);
+        expect(into.grad.length).toBe(n * d);
+        expect([...into.grad]).toEqual([...fresh.grad]);
+        expect(into.loss).toBe(fresh.loss);
+      }
+    }
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Writes realistic results/<experiment>/ folders (results.csv, summary.csv, manifest.json,
- * cells/*.json in the formats pinned in the brief) so the report tests never depend on the runner.
+ * cells/*.json in the formats the runner writes) so the report tests never depend on the runner.
  * Numbers follow plausible trends (τ near 0.01 best, estimate gap growing with τ) plus seeded noise.
  */
 import { createHash } from 'node:crypto';

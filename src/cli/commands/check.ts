@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { readBaseline, writeBaseline, baselinePaths } from '../../check/baseline.js';
+import { inputDifferences, readBaseline, writeBaseline, baselinePaths } from '../../check/baseline.js';
 import { pinnedClaims, unansweredPins, type PinRow } from '../../check/claims.js';
 import { cellKey, compareRuns, failed, trackedMetrics, type CheckRow, type Row } from '../../check/compare.js';
 import { UserError } from '../../core/errors.js';
@@ -94,6 +94,12 @@ const command: CommandModule<GlobalArgs, CheckArgs> = {
           continue;
         }
         const baseline = readBaseline(args['baseline-dir'], exp.name);
+        const changedInputs = inputDifferences(args['baseline-dir'], exp.name, run.manifest.inputs);
+        if (changedInputs.length) {
+          process.stdout.write(`${exp.name}: FAILED: the inputs are not the baseline's, so the numbers cannot be compared:\n  ${changedInputs.join('\n  ')}\n`);
+          anyFailed = true;
+          continue;
+        }
         const rows = compareRuns(baseline.rows, run.results.rows, metrics, exp.tolerances, key);
         const bad = failed(rows);
         anyFailed ||= bad.length > 0;

@@ -1,9 +1,14 @@
 import type { CommandModule } from 'yargs';
+import { formatDuration } from '../../experiments/progress.js';
 import { UserError, show } from '../../core/errors.js';
 import { markdownTable } from '../../core/text-table.js';
 import { selectBackend } from '../../backend/index.js';
 import type { PerfRecord } from '../../perf/measure.js';
 import { evalSuite, fusedLossCases, SUITES, tensorLossCases, trainSuite, type Suite, type SuiteContext } from '../../perf/suites.js';
+import { findTorchPython, NO_TORCH_MESSAGE, TorchPeer } from '../../perf/peers.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { lossRegistry, type GlobalArgs } from '../context.js';
 
 interface PerfArgs extends GlobalArgs {
@@ -12,6 +17,7 @@ interface PerfArgs extends GlobalArgs {
   json?: boolean;
   'tensor-backends'?: string;
   loss?: string;
+  peer?: string;
 }
 
 type Phase = (ctx: SuiteContext) => Promise<void>;
@@ -41,7 +47,7 @@ function parseSizes(v: string | undefined): number[] | undefined {
 
 const COLUMNS: Array<[keyof PerfRecord, string]> = [
   ['suite', 'suite'], ['name', 'name'], ['impl', 'impl'], ['backend', 'backend'], ['B', 'B'], ['N', 'N'], ['D', 'D'],
-  ['medianMs', 'median ms'], ['minMs', 'min ms'], ['maxMs', 'max ms'], ['peakRssMb', 'peak RSS MB'], ['error', 'note'],
+  ['medianMs', 'median ms'], ['minMs', 'min ms'], ['maxMs', 'max ms'], ['peakRssMb', 'peak RSS MB'], ['speedup', 'ours ×'], ['error', 'note'],
 ];
 
 function tableRow(r: PerfRecord): string[] {
@@ -64,6 +70,7 @@ const command: CommandModule<GlobalArgs, PerfArgs> = {
       .option('sizes', { type: 'string', describe: 'comma-separated B (losses, train) or N (eval); default: B 64,224,448,1024,2048; N 10000,60000; train B 224' })
       .option('loss', { type: 'string', describe: 'only this loss (default: every registered loss)' })
       .option('tensor-backends', { type: 'string', describe: 'backends for the tensor formulations and the training step (default: --backend if given, else wasm,cpu)' })
+      .option('peer', { type: 'string', describe: 'torch: time the PyTorch peers of the losses beside ours (needs python3 with torch)' })
       .option('json', { type: 'boolean', describe: 'one JSON object per line instead of a table' }),
   handler: async (args) => {
     const suites: Suite[] = args.suite === 'all' ? [...SUITES] : [args.suite as Suite];
@@ -78,21 +85,39 @@ const command: CommandModule<GlobalArgs, PerfArgs> = {
       const only = registry.get(args.loss);
       for (const name of registry.names()) if (name !== only.name) registry.remove(name);
     }
+    if (args.peer !== undefined && args.peer !== 'torch') {
+      throw new UserError(`--peer: ${show(args.peer)} is not allowed; expected torch`);
+    }
+    let peer: TorchPeer | undefined;
+    if (args.peer === 'torch' && suites.includes('losses')) {
+      const python = findTorchPython();
+      if (python) peer = await TorchPeer.start(python);
+      else process.stderr.write(NO_TORCH_MESSAGE + '\n');
+    }
+    const scratchDir = peer ? mkdtempSync(join(tmpdir(), 'rankbench-peer-')) : undefined;
     const rows: PerfRecord[] = [];
     const live = process.stderr.isTTY && !process.env.CI;
+    const t0 = Date.now();
     const ctx: SuiteContext = {
       registry,
       ...(sizes ? { sizes } : {}),
       tensorBackends,
+      ...(peer ? { peer, scratchDir } : {}),
       emit: (r) => {
         rows.push(r);
         if (args.json) process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(r).filter(([, v]) => !(typeof v === 'number' && Number.isNaN(v))))) + '\n');
       },
+      // What runs now, how many cases are done and for how long: a full run takes minutes.
       note: (s) => {
-        if (live) process.stderr.write(`\r\x1b[2K${s}`);
+        if (live) process.stderr.write(`\r\x1b[2K[${rows.length} done, ${formatDuration(Date.now() - t0)}] measuring ${s}`);
       },
     };
-    for (const phase of phases(suites)) await phase(ctx);
+    try {
+      for (const phase of phases(suites)) await phase(ctx);
+    } finally {
+      peer?.close();
+      if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
+    }
     if (live) process.stderr.write('\r\x1b[2K');
     if (!args.json) process.stdout.write(formatTable(rows) + '\n');
   },

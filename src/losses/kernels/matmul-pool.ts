@@ -39,6 +39,8 @@ export interface Job {
   kBlock: number;
   mr: number;
   nr: number;
+  /** Bytes per element: 8 runs the float64 tile function, 4 the float32 one. */
+  elemBytes: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export interface Job {
  * work instead of holding the product up; blocks go largest first (a symmetric product's blocks
  * grow with jp) so the last ones are small. Self-contained: its source is also what the workers run.
  */
-function runShare(tile: TileFn, c: Int32Array, claim: BigUint64Array, gen: number): void {
+function runShare(tiles: TileFn[], c: Int32Array, claim: BigUint64Array, gen: number): void {
   const bOff = c[8]!;
   const cOff = c[9]!;
   const ldc = c[10]!;
@@ -60,6 +62,9 @@ function runShare(tile: TileFn, c: Int32Array, claim: BigUint64Array, gen: numbe
   const kBlock = c[16]!;
   const mr = c[17]!;
   const nr = c[18]!;
+  const eb = c[19]!;
+  // tiles[0] is the float64 function, tiles[1] the float32 one.
+  const tile = tiles[eb === 4 ? 1 : 0]!;
   const blocks = Math.ceil(nJp / jpBlock);
   const tag = BigInt(gen >>> 0);
   for (;;) {
@@ -75,7 +80,7 @@ function runShare(tile: TileFn, c: Int32Array, claim: BigUint64Array, gen: numbe
     const ip1 = sym ? Math.min(nIp, Math.ceil((jp1 * nr) / mr)) : nIp;
     for (let t0 = 0; t0 < kp; t0 += kBlock) {
       const t1 = Math.min(kp, t0 + kBlock);
-      tile(0, bOff, cOff, ldc, 0, ip1, jp0, jp1, t0 * mr * 8, t1 * mr * 8, t0 * nr * 8, mr * kp * 8, nr * kp * 8, t0 > 0 ? 1 : 0);
+      tile(0, bOff, cOff, ldc, 0, ip1, jp0, jp1, t0 * mr * eb, t1 * mr * eb, t0 * nr * eb, mr * kp * eb, nr * kp * eb, t0 > 0 ? 1 : 0);
     }
     // Slot 1 is FINISHED (the workers' copy of this function cannot see the module's constants).
     if (Atomics.add(c, 1, 1) + 1 === blocks) Atomics.notify(c, 1);
@@ -85,7 +90,8 @@ function runShare(tile: TileFn, c: Int32Array, claim: BigUint64Array, gen: numbe
 const workerSource = (runShareSource: string): string => `
 const { workerData } = require('node:worker_threads');
 const { module, memory, control } = workerData;
-const tile = new WebAssembly.Instance(module, { env: { mem: memory } }).exports.tile;
+const ex = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
+const tiles = [ex.tile, ex.tile32];
 const c = new Int32Array(control, 0, ${CONTROL_INTS});
 const claim = new BigUint64Array(control, ${CLAIM_BYTE}, 1);
 const runShare = ${runShareSource};
@@ -95,7 +101,7 @@ Atomics.notify(c, ${READY});
 for (;;) {
   Atomics.wait(c, ${GEN}, seen);
   seen = Atomics.load(c, ${GEN});
-  runShare(tile, c, claim, seen);
+  runShare(tiles, c, claim, seen);
 }
 `;
 
@@ -107,7 +113,8 @@ export class TilePool {
   private broken = false;
 
   constructor(
-    private readonly tile: TileFn,
+    /** The float64 and float32 tile functions, in that order. */
+    private readonly tiles: TileFn[],
     module: object,
     memory: object,
     threads: number,
@@ -130,14 +137,14 @@ export class TilePool {
   /** Runs a job to completion; with parts > 1 the workers are woken to claim blocks too. */
   run(job: Job, parts: number): void {
     const c = this.control;
-    const vals = [job.bOff, job.cOff, job.ldc, job.nIp, job.nJp, job.jpBlock, job.kp, job.symmetric ? 1 : 0, job.kBlock, job.mr, job.nr];
+    const vals = [job.bOff, job.cOff, job.ldc, job.nIp, job.nJp, job.jpBlock, job.kp, job.symmetric ? 1 : 0, job.kBlock, job.mr, job.nr, job.elemBytes];
     vals.forEach((v, i) => Atomics.store(c, JOB + i, v));
     const gen = (Atomics.load(c, GEN) + 1) | 0;
     Atomics.store(c, FINISHED, 0);
     Atomics.store(this.claim, 0, BigInt(gen >>> 0) << BigInt(32));
     Atomics.store(c, GEN, gen);
     if (parts > 1) Atomics.notify(c, GEN);
-    runShare(this.tile, c, this.claim, gen);
+    runShare(this.tiles, c, this.claim, gen);
     const blocks = Math.ceil(job.nJp / job.jpBlock);
     const deadline = Date.now() + WORKER_TIMEOUT_MS;
     for (let done = Atomics.load(c, FINISHED); done < blocks; done = Atomics.load(c, FINISHED)) {
@@ -149,7 +156,7 @@ export class TilePool {
         this.stop();
         const own = new BigUint64Array(new SharedArrayBuffer(8));
         own[0] = BigInt(gen >>> 0) << BigInt(32);
-        runShare(this.tile, c, own, gen);
+        runShare(this.tiles, c, own, gen);
         return;
       }
     }

@@ -1,6 +1,6 @@
 import { Code, I32, V128, op, wasmApi, wasmModule, type WasmMemory } from '../../core/wasm-asm.js';
 import { TilePool, threadCount, type TileFn } from './matmul-pool.js';
-import { packModule, packPanels, type PackFns } from './pack.js';
+import { packModule, packPanels, packRows32, packTransposed32, type PackFns } from './pack.js';
 
 /**
  * C = A·Bᵀ in float64 (A m×k, B n×k, both row-major). The similarity matrix S = X·Xᵀ and the
@@ -18,8 +18,20 @@ import { packModule, packPanels, type PackFns } from './pack.js';
 
 const MR = 4;
 const NR = 2;
-/** k is padded to a multiple of this (one f64x2 pair per step; unrolling two pairs measured slower). */
-const KU = 2;
+
+/**
+ * The two element types the kernel comes in. float64 (2 lanes per vector) is exact enough for
+ * the parity tests and `bench loss`; float32 (4 lanes) does twice the multiply-adds per
+ * instruction and moves half the bytes, for training, whose embeddings are float32 anyway.
+ * ku: k is padded to a multiple of the lane count (one vector per step; unrolling measured slower).
+ */
+interface ElementType {
+  bytes: number;
+  ku: number;
+}
+const F64_ELEM: ElementType = { bytes: 8, ku: 2 };
+const F32_ELEM: ElementType = { bytes: 4, ku: 4 };
+
 /** Rows of B per cache block, and k per block: the best of a sweep over 16..128 × 128..512 at D=512. */
 const J_BLOCK = 32;
 const K_BLOCK = 256;
@@ -36,21 +48,28 @@ const P = ['aPan', 'bPan', 'c', 'ldc', 'ip0', 'ip1', 'jp0', 'jp1', 'aT0', 'aT1',
 
 /**
  * For i-panels ip0..ip1 and j-panels jp0..jp1: C[tile] (=|+=) Σ over the k range of A·Bᵀ.
- * acc = 0 stores (first k block), 1 adds to what is there.
+ * acc = 0 stores (first k block), 1 adds to what is there. Byte offsets and strides throughout;
+ * the element type only changes the vector ops, the lane count of the final sums and C's loads.
  */
-function tileFunction(): Uint8Array {
+function tileBody(el: ElementType): Code {
+  const f32 = el.bytes === 4;
   const p = Object.fromEntries(P.map((n, i) => [n, i])) as Record<(typeof P)[number], number>;
   let next = P.length;
   const l: Record<string, number> = {};
   for (const n of ['ip', 'jp', 'pa', 'pb', 'paEnd', 'paBase', 'pc']) l[n] = next++;
-  const nI32 = next - P.length;
   const acc: string[] = [];
   for (let r = 0; r < MR; r++) for (let q = 0; q < NR; q++) acc.push(`c${r}${q}`);
   for (const n of ['y0', 'y1', 'x', ...acc]) l[n] = next++;
-  const nV128 = next - P.length - nI32;
   const code = new Code();
   const emit = (...parts: number[][]) => code.emit(...parts);
   const L = (n: string): number => l[n]!;
+  const vMul = f32 ? op.f32x4Mul : op.f64x2Mul;
+  const vAdd = f32 ? op.f32x4Add : op.f64x2Add;
+  const lane = f32 ? op.f32x4ExtractLane : op.f64x2ExtractLane;
+  const add = f32 ? op.f32Add : op.f64Add;
+  const load = f32 ? op.f32Load : op.f64Load;
+  const store = f32 ? op.f32Store : op.f64Store;
+  const zero = f32 ? op.f32Const(0) : op.f64Const(0);
 
   emit(op.localGet(p.ip0), op.localSet(L('ip')), op.block, op.loop);
   emit(op.localGet(L('ip')), op.localGet(p.ip1), op.i32GeU, op.brIf(1));
@@ -61,39 +80,54 @@ function tileFunction(): Uint8Array {
   emit(op.localGet(L('paBase')), op.localGet(p.aT0), op.i32Add, op.localSet(L('pa')));
   emit(op.localGet(L('paBase')), op.localGet(p.aT1), op.i32Add, op.localSet(L('paEnd')));
   for (const c of acc) emit(op.v128Zero, op.localSet(L(c)));
-  // Inner loop over k pairs; the driver never passes an empty k range.
+  // Inner loop over k vectors; the driver never passes an empty k range.
   emit(op.loop);
   for (let q = 0; q < NR; q++) emit(op.localGet(L('pb')), op.v128Load(q * 16, V128_ALIGN), op.localSet(L(`y${q}`)));
   for (let r = 0; r < MR; r++) {
     emit(op.localGet(L('pa')), op.v128Load(r * 16, V128_ALIGN), op.localSet(L('x')));
     for (let q = 0; q < NR; q++) {
       const c = L(`c${r}${q}`);
-      emit(op.localGet(c), op.localGet(L('x')), op.localGet(L(`y${q}`)), op.f64x2Mul, op.f64x2Add, op.localSet(c));
+      emit(op.localGet(c), op.localGet(L('x')), op.localGet(L(`y${q}`)), vMul, vAdd, op.localSet(c));
     }
   }
   emit(op.localGet(L('pb')), op.i32Const(NR * 16), op.i32Add, op.localSet(L('pb')));
   emit(op.localGet(L('pa')), op.i32Const(MR * 16), op.i32Add, op.localTee(L('pa')), op.localGet(L('paEnd')), op.i32LtU, op.brIf(0), op.end);
-  // pc = c + ip·MR·ldc + jp·NR·8; each output = lane0 + lane1 (+ old value when acc).
+  // pc = c + ip·MR·ldc + jp·NR·bytes; each output = the sum of its lanes (+ old value when acc).
   emit(op.localGet(p.c), op.localGet(L('ip')), op.i32Const(MR), op.i32Mul, op.localGet(p.ldc), op.i32Mul, op.i32Add);
-  emit(op.localGet(L('jp')), op.i32Const(NR * 8), op.i32Mul, op.i32Add, op.localSet(L('pc')));
+  emit(op.localGet(L('jp')), op.i32Const(NR * el.bytes), op.i32Mul, op.i32Add, op.localSet(L('pc')));
   for (let r = 0; r < MR; r++) {
     if (r > 0) emit(op.localGet(L('pc')), op.localGet(p.ldc), op.i32Add, op.localSet(L('pc')));
     for (let q = 0; q < NR; q++) {
       const c = L(`c${r}${q}`);
-      emit(op.localGet(L('pc')), op.localGet(c), op.f64x2ExtractLane(0), op.localGet(c), op.f64x2ExtractLane(1), op.f64Add);
-      emit(op.localGet(L('pc')), op.f64Load(q * 8), op.f64Const(0), op.localGet(p.acc), op.select, op.f64Add);
-      emit(op.f64Store(q * 8));
+      emit(op.localGet(L('pc')), op.localGet(c), lane(0));
+      for (let ln = 1; ln < 16 / el.bytes; ln++) emit(op.localGet(c), lane(ln), add);
+      emit(op.localGet(L('pc')), load(q * el.bytes), zero, op.localGet(p.acc), op.select, add);
+      emit(store(q * el.bytes));
     }
   }
   emit(op.localGet(L('jp')), op.i32Const(1), op.i32Add, op.localSet(L('jp')), op.br(0), op.end, op.end);
   emit(op.localGet(L('ip')), op.i32Const(1), op.i32Add, op.localSet(L('ip')), op.br(0), op.end, op.end);
-  const fn = { name: 'tile', params: P.map(() => I32), results: [], locals: [[nI32, I32], [nV128, V128]] as [number, number][], code };
-  return wasmModule([fn], { kind: 'shared-import', maxPages: MAX_PAGES });
+  return code;
+}
+
+/** The kernel module: `tile` (float64) and `tile32` (float32), same parameters. */
+function tileModule(): Uint8Array {
+  const nI32 = 7;
+  const nV128 = 3 + MR * NR;
+  const fn = (name: string, el: ElementType) => ({
+    name,
+    params: P.map(() => I32),
+    results: [],
+    locals: [[nI32, I32], [nV128, V128]] as [number, number][],
+    code: tileBody(el),
+  });
+  return wasmModule([fn('tile', F64_ELEM), fn('tile32', F32_ELEM)], { kind: 'shared-import', maxPages: MAX_PAGES });
 }
 
 interface Engine {
   mem: WasmMemory;
-  tile: TileFn;
+  /** The float64 and float32 tile functions. */
+  tiles: TileFn[];
   pack: PackFns;
   module: object;
   /** Runs products on this thread only. */
@@ -107,7 +141,7 @@ let engine: Engine | null | undefined;
 function getEngine(): Engine | null {
   if (engine !== undefined) return engine;
   const wasm = wasmApi();
-  const bytes = tileFunction();
+  const bytes = tileModule();
   const packBytes = packModule(MAX_PAGES);
   if (!wasm || !wasm.validate(bytes) || !wasm.validate(packBytes)) {
     engine = null;
@@ -117,9 +151,9 @@ function getEngine(): Engine | null {
     const module = new wasm.Module(bytes);
     const mem = new wasm.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
     const inst = new wasm.Instance(module, { env: { mem } });
-    const tile = inst.exports.tile as TileFn;
+    const tiles = [inst.exports.tile as TileFn, inst.exports.tile32 as TileFn];
     const pack = new wasm.Instance(new wasm.Module(packBytes), { env: { mem } }).exports as unknown as PackFns;
-    engine = { mem, tile, pack, module, single: new TilePool(tile, module, mem, 1), pool: null };
+    engine = { mem, tiles, pack, module, single: new TilePool(tiles, module, mem, 1), pool: null };
   } catch {
     // No shared memory on this runtime: the plain-JS path still gives exact results.
     engine = null;
@@ -142,6 +176,11 @@ export interface MatmulOptions {
   bTransposed?: boolean;
   /** A and B are the same matrix, so C is symmetric: only tiles on or above the diagonal are computed. */
   symmetric?: boolean;
+  /**
+   * Round the operands to float32 and multiply-add in float32 (relative error ~1e-7 per entry
+   * instead of ~1e-16): about twice as fast. For training; `out` is still float64.
+   */
+  float32?: boolean;
   /** Force the plain-JS path (for tests and for comparison). */
   noSimd?: boolean;
 }
@@ -168,29 +207,42 @@ export function matmulABt(
 }
 
 function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n: number, k: number, out: Float64Array, opts: MatmulOptions): void {
-  const kp = roundUp(k, KU);
+  const el = opts.float32 ? F32_ELEM : F64_ELEM;
+  const eb = el.bytes;
+  const kp = roundUp(k, el.ku);
   const mp = roundUp(m, MR);
   const np = roundUp(n, NR);
-  const aBytes = mp * kp * 8;
-  const bBytes = np * kp * 8;
+  const aBytes = mp * kp * eb;
+  const bBytes = np * kp * eb;
   const cOff = aBytes + bBytes;
-  // The operands are copied as they are into a staging area after C, then packed from there.
-  const stage = roundUp(cOff + mp * np * 8, 16) / 8;
-  const end = (stage + Math.max(m, n) * k) * 8;
+  // float64 operands are copied as they are into a staging area after C, then packed from there
+  // by the wasm moves; float32 ones are packed straight from the operands.
+  const stageByte = roundUp(cOff + mp * np * eb, 16);
+  const end = eb === 8 ? stageByte + Math.max(m, n) * k * eb : stageByte;
   const have = eng.mem.buffer.byteLength;
   if (end > have) eng.mem.grow(Math.ceil((end - have) / 65536));
-  const f = new Float64Array(eng.mem.buffer, 0, end / 8);
-  f.set(a.subarray(0, m * k), stage);
-  packPanels(eng.pack, f, 0, stage, m, k, kp, MR, false);
-  // S = X·Xᵀ passes X twice: the staging copy already holds it.
-  if (b !== a || n > m) f.set(b.subarray(0, n * k), stage);
-  packPanels(eng.pack, f, aBytes / 8, stage, n, k, kp, NR, opts.bTransposed ?? false);
+  const buf = eng.mem.buffer;
+  if (eb === 8) {
+    const f = new Float64Array(buf, 0, end / 8);
+    const stage = stageByte / 8;
+    f.set(a.subarray(0, m * k), stage);
+    packPanels(eng.pack, f, 0, stage, m, k, kp, MR, false);
+    // S = X·Xᵀ passes X twice: the staging copy already holds it.
+    if (b !== a || n > m) f.set(b.subarray(0, n * k), stage);
+    packPanels(eng.pack, f, aBytes / 8, stage, n, k, kp, NR, opts.bTransposed ?? false);
+  } else {
+    // float32 panels are written straight from the float64 operands (no staging copy).
+    const f = new Float32Array(buf, 0, end / 4);
+    packRows32(f, 0, a, m, k, kp, MR);
+    if (opts.bTransposed) packTransposed32(f, aBytes / 4, b, n, k, kp, NR);
+    else packRows32(f, aBytes / 4, b, n, k, kp, NR);
+  }
 
   const nJp = np / NR;
   const big = m * n * k >= PARALLEL_MIN_FMA;
   if (big && !eng.pool) {
     try {
-      eng.pool = new TilePool(eng.tile, eng.module, eng.mem, threadCount());
+      eng.pool = new TilePool(eng.tiles, eng.module, eng.mem, threadCount());
     } catch {
       eng.pool = eng.single;
     }
@@ -199,11 +251,11 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
   const parts = runner.parts;
   // Enough blocks of B panels for every thread to get several (the split is by block).
   const jpBlock = Math.max(1, Math.min(J_BLOCK / NR, Math.floor(nJp / (4 * parts))));
-  const job = { bOff: aBytes, cOff, ldc: np * 8, nIp: mp / MR, nJp, jpBlock, kp, symmetric: opts.symmetric ?? false, kBlock: K_BLOCK, mr: MR, nr: NR };
+  const job = { bOff: aBytes, cOff, ldc: np * eb, nIp: mp / MR, nJp, jpBlock, kp, symmetric: opts.symmetric ?? false, kBlock: K_BLOCK, mr: MR, nr: NR, elemBytes: eb };
   runner.run(job, parts);
-  const c0 = cOff / 8;
-  if (np === n) out.set(f.subarray(c0, c0 + m * n));
-  else for (let i = 0; i < m; i++) out.set(f.subarray(c0 + i * np, c0 + i * np + n), i * n);
+  const c = eb === 8 ? new Float64Array(buf, cOff, mp * np) : new Float32Array(buf, cOff, mp * np);
+  if (np === n) out.set(c.subarray(0, m * n));
+  else for (let i = 0; i < m; i++) out.set(c.subarray(i * np, i * np + n), i * n);
 }
 
 /** Plain-JS fallback: 2×2 register tiles over (optionally transposed) B. */

@@ -113,3 +113,62 @@ function packTransposed(fns: PackFns, f: Float64Array, base: number, src: number
   for (let t = k2; t < kp; t++) for (let row = 0; row < pairedRows; row++) f[at(row, t)] = t < k ? f[src + t * rows + row]! : 0;
   for (let row = pairedRows; row < rows; row++) for (let t = 0; t < kp; t++) f[at(row, t)] = t < k ? f[src + t * rows + row]! : 0;
 }
+
+/**
+ * The float32 panel layout of matmul.ts: element (row, t) of a panel of `pr` rows, panel p, at
+ * base + p·pr·kp + ((t>>2)·pr + r)·4 + (t&3) (f32 elements), so one 16-byte vector holds four
+ * consecutive t. Rows of length k are read from the float64 `src` and rounded as they are
+ * written, in one JS pass: converting into the shared memory with TypedArray.set first and then
+ * moving measured slower (V8's set into shared memory converts element by element, ~2.6 ns each).
+ * Rows are zero-padded to a multiple of pr and k to kp (a multiple of 4).
+ */
+export function packRows32(f: Float32Array, base: number, src: Float64Array, rows: number, k: number, kp: number, pr: number): void {
+  const step = 4 * pr;
+  const quads = k >> 2;
+  const paddedRows = Math.ceil(rows / pr) * pr;
+  for (let row = 0; row < paddedRows; row++) {
+    let o = base + Math.floor(row / pr) * pr * kp + (row % pr) * 4;
+    let t = 0;
+    if (row < rows) {
+      let s = row * k;
+      for (let q = 0; q < quads; q++, o += step, s += 4) {
+        f[o] = src[s]!;
+        f[o + 1] = src[s + 1]!;
+        f[o + 2] = src[s + 2]!;
+        f[o + 3] = src[s + 3]!;
+      }
+      t = quads * 4;
+      if (t < k) {
+        for (let e = 0; e < 4; e++) f[o + e] = t + e < k ? src[s + e]! : 0;
+        t += 4;
+        o += step;
+      }
+    }
+    for (; t < kp; t += 4, o += step) f.fill(0, o, o + 4);
+  }
+}
+
+/**
+ * The same float32 layout from a k×rows row-major float64 matrix (its columns become the rows):
+ * in JS, reading `src` in order, one source row (one t) at a time; within a panel the pr
+ * entries of that t sit 4 apart and the next panel's pr·kp further. O(rows·k), small beside
+ * the product it feeds.
+ */
+export function packTransposed32(f: Float32Array, base: number, src: Float64Array, rows: number, k: number, kp: number, pr: number): void {
+  const panelStride = pr * kp;
+  const panels = Math.ceil(rows / pr);
+  const full = Math.floor(rows / pr);
+  for (let t = 0; t < kp; t++) {
+    const tOff = base + (t >> 2) * pr * 4 + (t & 3);
+    if (t >= k) {
+      for (let p = 0; p < panels; p++) for (let r = 0; r < pr; r++) f[tOff + p * panelStride + r * 4] = 0;
+      continue;
+    }
+    const s = t * rows;
+    let o = tOff;
+    let c = s;
+    for (let p = 0; p < full; p++, o += panelStride) for (let r = 0; r < pr; r++) f[o + r * 4] = src[c++]!;
+    // The last, partial panel: its missing rows are zero.
+    if (full < panels) for (let r = 0; r < pr; r++) f[o + r * 4] = full * pr + r < rows ? src[c++]! : 0;
+  }
+}
