@@ -116,7 +116,7 @@ export function tuningSection(resultsDir: string, experiment: string): string | 
       `<h4>Fairness</h4>` +
         (flagged.length
           ? flagged.map((x) => `<p class="chart-error fairness-flag">${h(x.note)}</p>`).join('')
-          : '<p class="note">Every compared loss shares the settings below.</p>') +
+          : '<p class="note">Nothing differs between the losses beyond the values tuned under the same budget.</p>') +
         table(
           ['setting', 'status', 'value(s)'],
           fair.map((x) => [
