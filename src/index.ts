@@ -5,7 +5,8 @@
  * - Write a loss plugin: `defineLoss` (typed parameters), `fusedCompute`, and the types below.
  * - Use a built-in loss in your own tfjs training: `smoothAp`, `triplet`, `fastAp`, `blackboxAp`.
  * - Evaluate embeddings: `evaluate` (the numbers `bench metrics` prints).
- * - Run or inspect an experiment file: `runExperiment`, `loadExperiment`.
+ * - Run or inspect an experiment file: `runExperiment`, `loadExperiment`; one with `tune:` (a fair
+ *   comparison of losses): `runTuning`.
  */
 
 // Loss plugins.
@@ -49,5 +50,7 @@ export type { RunOptions, RunResult } from './experiments/runner.js';
 export { loadExperiment } from './api/experiments.js';
 export type { LoadExperimentOptions } from './api/experiments.js';
 export type { LoadedExperiment } from './experiments/load.js';
+export { runTuning } from './tuning/driver.js';
+export type { TuneOptions, TuneResult } from './tuning/driver.js';
 export type { Cell, CellConfig, CellResult, ResolvedExperiment } from './experiments/types.js';
 export type { RetrievalMetrics } from './metrics/types.js';

@@ -114,6 +114,10 @@ export const synthetic: DatasetPlugin = {
     minPerClassParam,
   ],
   async load(params) {
-    return splitPool('synthetic', generateSynthetic(params), params);
+    const classes = params['classes'] as number;
+    const supers = Math.min(params['superClasses'] as number, classes);
+    // Class c belongs to super-class c mod superClasses (see generateSynthetic).
+    const superClassOf = Int32Array.from({ length: classes }, (_, c) => c % supers);
+    return { ...splitPool('synthetic', generateSynthetic(params), params), superClassOf };
   },
 };

@@ -23,6 +23,11 @@ export interface LoadedDataset {
    */
   classNames?: readonly string[];
   /**
+   * Super-class of each class index, where the dataset has them (synthetic): validation folds
+   * are balanced by it. Absent when the dataset has none.
+   */
+  superClassOf?: Int32Array;
+  /**
    * For the query-gallery protocol (In-Shop style): test rows the dataset marks as queries and
    * as gallery; both or neither. Both are also part of `test`.
    */

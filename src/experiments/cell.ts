@@ -1,12 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
+import { foldView } from '../data/folds.js';
 import { loadResolvedDataset } from '../data/index.js';
 import { PKSampler } from '../data/sampler.js';
 import type { LoadedDataset, Split } from '../data/types.js';
 import type { LossRegistry } from '../losses/registry.js';
 import type { LossPlugin } from '../losses/types.js';
 import { batchAveragePrecision } from '../metrics/average-precision.js';
+import { perClassMetrics, type PerClassMetrics } from '../metrics/per-class.js';
+import { retrievalPerQuery } from '../metrics/retrieval.js';
 import { exampleBatch } from './example-batch.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
 import { train } from '../train/train.js';
@@ -44,6 +47,15 @@ export function loadDatasetCached(ds: NamedParams, seed: number, where: DataLoca
     datasetCache.set(key, p);
   }
   return p;
+}
+
+/**
+ * The data a cell trains and evaluates on: the dataset, or for a validation cell the fold view
+ * of its train classes (see foldView), so the cell never reads the test split.
+ */
+export async function loadCellData(cfg: CellConfig, where: DataLocation = {}): Promise<LoadedDataset> {
+  const data = await loadDatasetCached(cfg.dataset, cfg.seed, where);
+  return cfg.validation ? foldView(data, cfg.validation) : data;
 }
 
 function trainConfig(cfg: CellConfig, iterations = cfg.train.iterations): TrainConfig {
@@ -191,7 +203,7 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
   const startedAt = new Date().toISOString();
   const cfg = cell.config;
   const loss = ctx.registry.get(cfg.loss.name);
-  const data = await loadDatasetCached(cfg.dataset, cfg.seed, ctx);
+  const data = await loadCellData(cfg, ctx);
   checkCellFits(cfg, data, loss);
   const e = cfg.train.embeddingDim;
   const input = await evaluateInputs(data, cfg, ctx, experiment);
@@ -209,6 +221,11 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
   try {
     const emb = model.embed(data.test);
     const metrics = await evaluate(emb, model, data, cfg, ctx, experiment);
+    let perClass: PerClassMetrics[] | undefined;
+    if (cfg.eval.classReport) {
+      const opts = ctx.evalWorkers !== undefined ? { workers: ctx.evalWorkers } : {};
+      perClass = perClassMetrics((await retrievalPerQuery(emb, data.test.n, e, data.test.labels, opts)).perQuery, data.test.labels, data.classNames);
+    }
     const apEstimate = estimateAp(emb, e, data.test, cfg, estimatorPlugin(cfg, ctx.registry));
     return {
       id: cell.id,
@@ -224,6 +241,7 @@ export async function runCell(cell: Cell, experiment: string, ctx: CellContext):
       untrained,
       input,
       apEstimate,
+      ...(perClass ? { perClass } : {}),
       // A cell with an AP estimate keeps one small test batch for the report's explorer.
       ...(apEstimate ? { exampleBatch: exampleBatch(emb, e, data.test, cfg) } : {}),
       curve: model.curve,

@@ -77,7 +77,8 @@ class Checker {
   }
 }
 
-const TOP_KEYS = ['description', 'base', 'seeds', 'datasets', 'sweep', 'tolerances', 'report', 'claims'];
+// `tune` is read by src/tuning/spec.ts; the cells here are then its base configuration.
+const TOP_KEYS = ['description', 'base', 'seeds', 'datasets', 'sweep', 'tolerances', 'report', 'claims', 'tune'];
 const BASE_KEYS = ['dataset', 'train', 'loss', 'estimator', 'eval'];
 const PLUGIN_KEYS = ['name', 'params'];
 const DATASET_ENTRY_KEYS = ['name', 'params', 'set'];

@@ -8,14 +8,15 @@ import type { LossRegistry } from '../losses/registry.js';
 import { cellId } from './canonical.js';
 import { evaluateClaims, type ClaimResult } from '../claims/evaluate.js';
 import { writeClaimsCsv } from '../claims/output.js';
-import { checkCellFits, loadDatasetCached, runCell } from './cell.js';
+import { checkCellFits, loadCellData, runCell } from './cell.js';
 import { ClaimSet, DEFAULT_CLAIM_TIMEOUT_MS } from './cell-claim.js';
 import { DigestCache, inputChanges } from './inputs.js';
-import { filterCells, loadExperiment } from './load.js';
+import { filterCells, loadExperiment, type LoadedExperiment } from './load.js';
 import { commandLine, gitState, packageVersion, tfjsVersion, type Manifest } from './manifest.js';
 import { runCellsInChildren, type CellHooks, type PoolControl } from './pool.js';
 import { cellLabel, defaultProgressMode, ProgressReporter, type ProgressMode } from './progress.js';
 import { cellsOfShard, type Shard } from './shard.js';
+import { hasTune } from '../tuning/has-tune.js';
 import { cellPath, cellsDir, experimentDir, readAllCellResults, readCellResult, removeStaleTemps, writeCellResult } from './store.js';
 import { resultsTable, summaryTable, toCsv, type Table } from './tables.js';
 import type { Cell, CellInputs, CellResult, ResolvedExperiment } from './types.js';
@@ -52,6 +53,10 @@ export interface RunOptions {
    * EXIT_INTERRUPTED. For the CLI; a library caller keeps its own signal handling.
    */
   handleSignals?: boolean;
+  /** Run these cells instead of loading `fileOrName` (a driver that makes its own, e.g. tuning). */
+  loaded?: LoadedExperiment;
+  /** false: leave results.csv, summary.csv and manifest.json unwritten (the caller writes its own). */
+  writeAggregates?: boolean;
 }
 
 export interface RunResult {
@@ -100,7 +105,7 @@ async function buildRegistry(plugins: readonly string[]): Promise<LossRegistry> 
  */
 async function preflight(exp: ResolvedExperiment, cells: readonly Cell[], registry: LossRegistry, dataDir?: string): Promise<void> {
   for (const cell of cells) {
-    const data = await loadDatasetCached(cell.config.dataset, cell.config.seed, { dataDir, baseDir: exp.baseDir });
+    const data = await loadCellData(cell.config, { dataDir, baseDir: exp.baseDir });
     try {
       checkCellFits(cell.config, data, registry.get(cell.config.loss.name));
     } catch (e) {
@@ -325,7 +330,7 @@ export async function planRun(fileOrName: string, opts: RunOptions = {}): Promis
     ...(opts.dataset ? { dataset: opts.dataset } : {}),
     ...(opts.set ? { set: opts.set } : {}),
   };
-  const { experiment, cells } = loadExperiment(fileOrName, loadOpts);
+  const { experiment, cells } = opts.loaded ?? loadExperiment(fileOrName, loadOpts);
   digests.save();
   const filtered = filterCells(cells, opts.only ?? {});
   const selected = opts.shard ? cellsOfShard(filtered, opts.shard) : filtered;
@@ -349,6 +354,10 @@ export async function runExperiment(fileOrName: string, opts: RunOptions = {}): 
   const jobs = opts.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) throw new UserError(`--jobs: ${jobs} is not allowed; expected an integer >= 1`);
   const plugins = opts.plugins ?? [];
+  if (!opts.loaded && hasTune(fileOrName)) {
+    // Its base cells alone would overwrite the tuned results with an untuned run.
+    throw new UserError(`experiment ${fileOrName} has tune: run it with runTuning (bench run does), not runExperiment`);
+  }
   const { registry, experiment: exp, cells, selected, todo, reused, notReused } = await planRun(fileOrName, opts);
   const dir = experimentDir(resultsDir, exp.name);
   const cdir = cellsDir(resultsDir, exp.name);
@@ -432,7 +441,7 @@ export async function runExperiment(fileOrName: string, opts: RunOptions = {}): 
   }
 
   const facts: RunFacts = { backend, startedAt, command: opts.command ?? commandLine(), ranNow: ranNow.length, reused: reused.length };
-  const agg = opts.shard ? aggregate(exp, selected, resultsDir, facts) : writeAggregates(exp, cells, resultsDir, facts);
+  const agg = opts.shard || opts.writeAggregates === false ? aggregate(exp, selected, resultsDir, facts) : writeAggregates(exp, cells, resultsDir, facts);
   const base = { experiment: exp, dir, ran: ranNow, reused, elsewhere: source.elsewhere, notReused };
   return { ...base, cells: agg.finished, pending: agg.pending, results: agg.results, summary: agg.summary, manifest: agg.manifest, claims: agg.claims };
 }

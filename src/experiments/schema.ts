@@ -4,6 +4,7 @@ import type { ParamSpec } from '../core/params.js';
 import { builtinDatasets } from '../data/index.js';
 import type { LossPlugin } from '../losses/types.js';
 import { TRAIN_PARAM_SPECS } from '../train/config.js';
+import { tuneSchema } from '../tuning/schema.js';
 import { PROTOCOL_SPECS } from './eval-protocol.js';
 import { DEFAULT_EVAL } from './resolve.js';
 
@@ -140,6 +141,7 @@ export function experimentSchema(losses: readonly LossPlugin[]): Json {
           },
         },
       },
+      tune: tuneSchema(),
     },
   };
 }

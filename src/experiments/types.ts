@@ -1,6 +1,8 @@
 import type { ClaimSpec } from '../claims/types.js';
 import type { Params } from '../core/params.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
+import type { FoldSpec } from '../data/folds.js';
+import type { PerClassMetrics } from '../metrics/per-class.js';
 import type { StepRecord, TrainConfig } from '../train/types.js';
 
 /** A plugin reference with its fully resolved parameters (defaults filled). */
@@ -28,6 +30,8 @@ export interface EvalSpec {
   perClass?: number;
   draws?: number;
   testClasses?: number;
+  /** Also record AP and R@1 per class of the trained model, leave-one-out (absent = no, so older ids stay). */
+  classReport?: boolean;
 }
 
 /** Everything that determines one cell's numbers; its canonical JSON hashes to the cell id. */
@@ -40,6 +44,11 @@ export interface CellConfig {
    * Absent (not undefined-valued) when unset, so cells without it keep their ids.
    */
   estimator?: NamedParams;
+  /**
+   * A validation cell: trained and evaluated on class-disjoint folds of the train classes, the
+   * test split never read. Absent for ordinary cells, so their ids are unchanged.
+   */
+  validation?: FoldSpec;
   eval: EvalSpec;
   seed: number;
 }
@@ -143,6 +152,8 @@ export interface CellResult {
    */
   input?: RetrievalMetrics;
   apEstimate: ApEstimate | null;
+  /** Per-class metrics of the trained model, when the cell's eval asks for them. */
+  perClass?: PerClassMetrics[];
   /** One small PK batch of the trained test embeddings (cells with an AP estimate; example-batch.ts). */
   exampleBatch?: { embeddings: number[][]; labels: number[] } | null;
   curve: StepRecord[];

@@ -13,6 +13,7 @@ import { explorerData, explorerHtml } from './explorer.js';
 import { findingsHtml, findingsOf } from './findings.js';
 import { buildChartSpecs, CHART_NAMES } from './specs.js';
 import { summaryTable } from './summary-table.js';
+import { withTuningSection } from '../tuning/report.js';
 
 export interface BuildReportOptions {
   resultsDir: string;
@@ -129,7 +130,7 @@ export async function buildReport(experiment: string, opts: BuildReportOptions):
     bundles: vegaBundles(),
   });
   const indexPath = join(outDir, 'index.html');
-  writeFileAtomic(indexPath, html);
+  writeFileAtomic(indexPath, withTuningSection(html, opts.resultsDir, experiment));
   const meta: IndexEntry = {
     experiment,
     folder: experiment,

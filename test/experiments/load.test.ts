@@ -204,7 +204,7 @@ describe('layers', () => {
 describe('config errors name the file, the key path and what is allowed', () => {
   const cases: Array<[string, string, RegExp]> = [
     ['unknown key', BASE.replace('batchSize: 8', 'batchSze: 8'), /base\.train\.batchSze: unknown key; allowed: model, embeddingDim, hidden, lr, weightDecay, iterations, batchSize, perClass, withReplacement, logEvery$/],
-    ['unknown top-level key', `${BASE}\nsweeps: {}\n`, /: sweeps: unknown key; allowed: description, base, seeds, datasets, sweep, tolerances, report, claims$/],
+    ['unknown top-level key', `${BASE}\nsweeps: {}\n`, /: sweeps: unknown key; allowed: description, base, seeds, datasets, sweep, tolerances, report, claims, tune$/],
     ['wrong type', BASE.replace('iterations: 3', 'iterations: "3"'), /base\.train\.iterations: "3" is not allowed; expected an integer >= 0$/],
     ['wrong type of a list', `${BASE}\nseeds: 3\n`, /: seeds: 3 is not allowed; expected a list of integers >= 0$/],
     ['unknown loss', BASE.replace('name: fake-ap', 'name: smooth-pa'), /base\.loss\.name: unknown loss "smooth-pa"; available: fake-ap, fake-margin$/],

@@ -6,6 +6,8 @@ import { worseThanInputs } from '../../experiments/input-baseline.js';
 import { commandLine } from '../../experiments/manifest.js';
 import { mergeExperiment } from '../../experiments/merge.js';
 import { formatSummary, formatVerdicts } from '../../experiments/summary-text.js';
+import { hasTune, runTuning } from '../../tuning/driver.js';
+import { formatTuneSummary } from '../../tuning/text.js';
 import type { GlobalArgs } from '../context.js';
 import { experimentOptions, selectionOptions, type ExperimentArgs } from '../experiment-args.js';
 
@@ -27,6 +29,29 @@ const command: CommandModule<GlobalArgs, MergeArgs> = {
     const shards = args.shards;
     if (shards !== undefined && !(Number.isInteger(shards) && shards >= 1)) {
       throw new UserError(`--shards: ${show(shards)} is not allowed; expected an integer >= 1`);
+    }
+    if (hasTune(args.experiment)) {
+      // A tuned experiment's cells are known only by replaying its search: when every trial and
+      // test run is on disk, the tuning driver writes the outputs without training anything.
+      const { only: _only, ...sel } = selectionOptions(args);
+      const plan = (await runTuning(args.experiment, { ...sel, plan: true })).plan!;
+      if (plan.trialsDone < plan.trialsTotal || plan.testDone < plan.testCells) {
+        process.stderr.write(
+          `bench: ${args.experiment}: ${plan.trialsDone} of ${plan.trialsTotal} trial(s) and ${plan.testDone} of ${plan.testCells} test cell(s) finished; ` +
+            `rerun the workers (bench run ${args.experiment} --shard …) to finish them\n`,
+        );
+        process.exitCode = 1;
+        return;
+      }
+      const t = await runTuning(args.experiment, { ...sel, command: commandLine() });
+      process.stdout.write(`${formatTuneSummary(t.outputs!.report)}\n\nresults: ${t.outputs!.files.join(', ')}\n`);
+      if (args.report) {
+        const { buildReport, buildReportIndex } = await import('../../report/build.js');
+        const built = await buildReport(t.experiment.name, { resultsDir: args['results-dir'], reportsDir: args['reports-dir'] });
+        await buildReportIndex(args['reports-dir']);
+        process.stdout.write(`report: ${built.indexPath}\n`);
+      }
+      return;
     }
     const r = await mergeExperiment(args.experiment, { ...selectionOptions(args), command: commandLine(), ...(shards ? { shards } : {}) });
     const name = r.experiment.name;

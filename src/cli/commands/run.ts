@@ -11,6 +11,8 @@ import { plainTable } from '../../core/text-table.js';
 import { parseShard } from '../../experiments/shard.js';
 import { formatSummary, formatVerdicts } from '../../experiments/summary-text.js';
 import { buildReport, buildReportIndex } from '../../report/build.js';
+import { hasTune, runTuning } from '../../tuning/driver.js';
+import { formatTuneSummary } from '../../tuning/text.js';
 import type { GlobalArgs } from '../context.js';
 import { experimentOptions, selectionOptions, type ExperimentArgs } from '../experiment-args.js';
 
@@ -62,6 +64,18 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
       ...(shard ? { shard } : {}),
       ...(claimTimeout !== undefined ? { claimTimeoutMs: claimTimeout * 1000 } : {}),
     };
+    if (args.plan && hasTune(args.experiment)) {
+      const { only: _only, ...tuneOpts } = opts;
+      const t = await runTuning(args.experiment, { ...tuneOpts, plan: true });
+      const p = t.plan!;
+      const losses = t.spec.losses.map((l) => `${l.name} (${l.dims.map((d) => d.key).join(', ') || 'nothing tuned'})`).join('; ');
+      process.stdout.write(
+        `${t.experiment.name}: tune ${losses}\n` +
+          `${p.trialsDone} of ${p.trialsTotal} trial(s) finished (${t.spec.strategy}, ${t.spec.budget} per loss, ${p.cellsPerTrial} fold cells each), ` +
+          `then ${p.testCells} test cell(s) (${p.testDone} done)\n`,
+      );
+      return;
+    }
     if (args.plan) {
       const p = await planRun(args.experiment, opts);
       const done = new Set(p.reused);
@@ -72,6 +86,25 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
       return;
     }
     const t0 = Date.now();
+    if (hasTune(args.experiment)) {
+      // An experiment with `tune:` is a fair comparison: tuning on validation folds, then test runs.
+      if (Object.keys(opts.only).length) throw new UserError('--only: not allowed for an experiment with tune (its cells are the trials the search proposes)');
+      const { only: _only, ...tuneOpts } = opts;
+      const t = await runTuning(args.experiment, tuneOpts);
+      const secs = ((Date.now() - t0) / 1000).toFixed(1);
+      process.stdout.write(`${t.experiment.name}: ${t.trials.length} trial(s) × ${t.spec.folds} folds, ${t.ran} cell(s) run, ${t.reused} reused, ${secs}s\n`);
+      if (!t.outputs) {
+        process.stdout.write(`${t.pendingTest} test cell(s) are another shard's; when every shard is done, run the same command without --shard to write the results\n`);
+        return;
+      }
+      process.stdout.write(`\n${formatTuneSummary(t.outputs.report)}\n\nresults: ${t.outputs.files.join(', ')}\n`);
+      if (args.report) {
+        const built = await buildReport(t.experiment.name, { resultsDir: args['results-dir'], reportsDir: args['reports-dir'] });
+        await buildReportIndex(args['reports-dir']);
+        process.stdout.write(`report: ${built.indexPath}\n`);
+      }
+      return;
+    }
     const r = await runExperiment(args.experiment, opts);
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     const elsewhere = r.elsewhere.length ? `, ${r.elsewhere.length} finished by another worker` : '';
