@@ -9,7 +9,10 @@ const bench = (...args: string[]) => spawnSync(process.execPath, ['dist/cli/main
 const installed = (pkg: string): boolean => existsSync(`node_modules/@tensorflow/${pkg}`);
 
 describe('--backend', () => {
-  for (const [name, pkg] of [['tensorflow-gpu', 'tfjs-node-gpu'], ['tensorflow', 'tfjs-node']] as const) {
+  for (const [name, pkg] of [
+    ['tensorflow-gpu', 'tfjs-node-gpu'],
+    ['tensorflow', 'tfjs-node'],
+  ] as const) {
     it(`${name}: one line saying how to install ${pkg} when absent; a working backend when present`, () => {
       const r = bench('--backend', name, 'perf', '--suite', 'train', '--sizes', '8', '--loss', 'triplet');
       if (installed(pkg)) {
@@ -20,7 +23,9 @@ describe('--backend', () => {
       expect(r.status).not.toBe(0);
       const lines = r.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`^bench: --backend ${name}: @tensorflow/${pkg} is not installed; install it with "npm install @tensorflow/${pkg}@4\\.22\\.0"`));
+      expect(lines[0]).toMatch(
+        new RegExp(`^bench: --backend ${name}: @tensorflow/${pkg} is not installed; install it with "npm install @tensorflow/${pkg}@4\\.22\\.0"`),
+      );
       if (name === 'tensorflow-gpu') expect(lines[0]).toMatch(/CUDA/);
       expect(r.stdout).toBe('');
     });

@@ -25,7 +25,6 @@ function start(args: string[]) {
   return { child, done };
 }
 
-
 const rowsOf = (file: string) => (parse(readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[]).map(({ trainMs: _t, ...rest }) => rest);
 
 async function waitFor(cond: () => boolean, ms: number): Promise<void> {
@@ -84,7 +83,9 @@ describe('workers sharing one results folder', () => {
     const cells = join(results, 'clus', 'cells');
     // Learn the ids, then plant a claim for one of them as if a worker had died holding it.
     expect(bench(['run', file, '--results-dir', results, '--only', 'seed=0', '--no-report']).status).toBe(0);
-    const id = readdirSync(cells).find((f) => f.endsWith('.json'))!.slice(0, -5);
+    const id = readdirSync(cells)
+      .find((f) => f.endsWith('.json'))!
+      .slice(0, -5);
     const r0 = bench(['run', file, '--results-dir', join(dir, 'ids'), '--no-report']);
     const all = ranIds(r0.stderr);
     const victim = all.find((x) => x !== id && !existsSync(join(cells, `${x}.json`)))!;
@@ -123,7 +124,22 @@ describe('bench slurm and bench k8s (no cluster needed)', () => {
   const file = writeYaml(dir, 'clus', clusterExperiment(40));
 
   it('--dry-run prints both scripts with the exact bench commands and the sbatch lines', () => {
-    const r = bench(['slurm', file, '--results-dir', join(dir, 'r'), '--tasks', '4', '--parallel', '2', '--partition', 'gpu', '--time', '01:00:00', '--sbatch-arg=--account=lab', '--dry-run']);
+    const r = bench([
+      'slurm',
+      file,
+      '--results-dir',
+      join(dir, 'r'),
+      '--tasks',
+      '4',
+      '--parallel',
+      '2',
+      '--partition',
+      'gpu',
+      '--time',
+      '01:00:00',
+      '--sbatch-arg=--account=lab',
+      '--dry-run',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('#SBATCH --partition=gpu');
     expect(r.stdout).toContain('#SBATCH --account=lab');

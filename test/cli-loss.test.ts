@@ -98,7 +98,12 @@ describe.concurrent('bench loss', () => {
   });
 
   it('a non-surrogate loss has no AP estimate and its true AP uses the standard convention', async () => {
-    const out = (await handle({ name: 'triplet', input: batch, set: ['mining=all', 'margin=0.5'] })) as { apEstimate: null; includeQuery: boolean; trueAP: number; loss: number };
+    const out = (await handle({ name: 'triplet', input: batch, set: ['mining=all', 'margin=0.5'] })) as {
+      apEstimate: null;
+      includeQuery: boolean;
+      trueAP: number;
+      loss: number;
+    };
     expect(out.apEstimate).toBeNull();
     expect(out.includeQuery).toBe(false);
     expect(Math.abs(out.trueAP - meanOfValid(bruteExactAp(x, n, d, labels, false)))).toBeLessThan(1e-12);
@@ -134,7 +139,12 @@ describe.concurrent('bench loss', () => {
     let sq = 0;
     for (const v of x) sq += v * v;
     expect(Math.abs(out.loss - (2 * sq) / n)).toBeLessThan(1e-5);
-    expect(maxAbsDiff(out.grad.flat(), [...x].map((v) => (4 * v) / n))).toBeLessThan(1e-6);
+    expect(
+      maxAbsDiff(
+        out.grad.flat(),
+        [...x].map((v) => (4 * v) / n),
+      ),
+    ).toBeLessThan(1e-6);
     expect(out.apEstimate).toBeNull();
   });
 
@@ -161,11 +171,7 @@ describe.concurrent('bench loss', () => {
       () => ({ name: 'smooth-ap', input: file('count.json', '{"embeddings": [[1, 0], [0, 1]], "labels": [0, 0, 1]}') }),
       /3 labels for 2 embedding rows/,
     ],
-    [
-      'NaN literal in the input',
-      () => ({ name: 'smooth-ap', input: file('nan.json', '{"embeddings": [[1, NaN], [0, 1]], "labels": [0, 0]}') }),
-      /NaN/,
-    ],
+    ['NaN literal in the input', () => ({ name: 'smooth-ap', input: file('nan.json', '{"embeddings": [[1, NaN], [0, 1]], "labels": [0, 0]}') }), /NaN/],
     [
       'null value in the embeddings',
       () => ({ name: 'smooth-ap', input: file('null.json', '{"embeddings": [[1, 0], [null, 1]], "labels": [0, 0]}') }),

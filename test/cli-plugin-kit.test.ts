@@ -5,12 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { tempDir, writeYaml } from './experiments/helpers.js';
 
 const CLI = resolve('dist/cli/main.js');
-const bench = (args: string[], cwd?: string) =>
-  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, env: { ...process.env, CI: '1' } });
+const bench = (args: string[], cwd?: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, env: { ...process.env, CI: '1' } });
 
 // Three classes of two unit vectors in 2-D; every dot product is a short sum worked by hand below.
 const BATCH = {
-  embeddings: [[1, 0], [0.8, 0.6], [0, 1], [0.6, 0.8], [-1, 0], [-0.8, -0.6]],
+  embeddings: [
+    [1, 0],
+    [0.8, 0.6],
+    [0, 1],
+    [0.6, 0.8],
+    [-1, 0],
+    [-0.8, -0.6],
+  ],
   labels: [0, 0, 1, 1, 2, 2],
 };
 
@@ -30,11 +36,12 @@ describe('plugins get tf from rankbench (ctx.tf)', () => {
   });
 });
 
-describe('a failure inside a plugin is reported as that plugin\'s, in one line', () => {
+describe("a failure inside a plugin is reported as that plugin's, in one line", () => {
   const dir = tempDir();
   const batch = join(dir, 'batch.json');
   writeFileSync(batch, JSON.stringify(BATCH));
-  const lessHint = /^bench: (cell \w+: )?loss plugin rank-less failed in compute: Cannot compute gradient: gradient function not found for Less; tfjs has no gradient for Less .*use the fused kernel interface .* or a differentiable op$/;
+  const lessHint =
+    /^bench: (cell \w+: )?loss plugin rank-less failed in compute: Cannot compute gradient: gradient function not found for Less; tfjs has no gradient for Less .*use the fused kernel interface .* or a differentiable op$/;
 
   it('an op without a gradient (tf.less) in bench loss names the plugin and the way out', () => {
     const r = bench(['--plugin', 'test/fixtures/rank-less-loss.js', 'loss', 'rank-less', '--input', batch]);
@@ -46,7 +53,10 @@ describe('a failure inside a plugin is reported as that plugin\'s, in one line',
   });
 
   it('the same in training (bench run, in this process and in worker processes)', () => {
-    const file = writeYaml(dir, 'less', `
+    const file = writeYaml(
+      dir,
+      'less',
+      `
 description: a plugin without a gradient, in training
 base:
   dataset: { name: synthetic, params: { classes: 20, perClass: 6, dim: 8 } }
@@ -54,11 +64,25 @@ base:
   loss: { name: rank-less }
   eval: { k: [1] }
 seeds: [0, 1]
-`);
+`,
+    );
     for (const jobs of ['1', '2']) {
-      const r = bench(['--plugin', 'test/fixtures/rank-less-loss.js', 'run', file, '--results-dir', join(dir, `results-${jobs}`), '--no-report', '--jobs', jobs]);
+      const r = bench([
+        '--plugin',
+        'test/fixtures/rank-less-loss.js',
+        'run',
+        file,
+        '--results-dir',
+        join(dir, `results-${jobs}`),
+        '--no-report',
+        '--jobs',
+        jobs,
+      ]);
       expect(r.status, r.stderr).toBe(2);
-      const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('bench:'));
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('bench:'));
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(lessHint);
       expect(r.stderr).not.toMatch(/internal error|\bat .*\.js:\d+/);
@@ -75,7 +99,10 @@ seeds: [0, 1]
     // On cpu the same plugin works: the gradient of the first row's squared norm is 2·x₀.
     const ok = bench(['--plugin', 'test/fixtures/gather-loss.js', '--backend', 'cpu', 'loss', 'gather-first', '--input', batch]);
     expect(ok.status, ok.stderr).toBe(0);
-    expect(JSON.parse(ok.stdout).grad.slice(0, 2)).toEqual([[2, 0], [0, 0]]);
+    expect(JSON.parse(ok.stdout).grad.slice(0, 2)).toEqual([
+      [2, 0],
+      [0, 0],
+    ]);
   });
 
   it('an ordinary exception in compute keeps its message and names the plugin', () => {
@@ -86,8 +113,11 @@ seeds: [0, 1]
 
   it('a default of the wrong type is rejected when the plugin loads, naming the parameter', () => {
     const bad = join(dir, 'bad-default.js');
-    writeFileSync(bad, `export default { name: 'bad-default', description: 'x', params: [
-      { name: 'margin', type: 'number', default: '0.5', doc: 'x' }], compute() {} };`);
+    writeFileSync(
+      bad,
+      `export default { name: 'bad-default', description: 'x', params: [
+      { name: 'margin', type: 'number', default: '0.5', doc: 'x' }], compute() {} };`,
+    );
     const r = bench(['--plugin', bad, 'list']);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(`bench: plugin ${bad} (bad-default): params[0] (margin) field "default" is "0.5"; expected a number\n`);

@@ -64,7 +64,21 @@ describe('bench run (end to end)', () => {
     const again = bench(['run', file, '--results-dir', results, '--no-report']);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain('e2e: 0 cell(s) run, 2 reused');
-    const over = bench(['run', file, '--results-dir', results, '--jobs', '1', '--no-report', '--seeds', '3', '--set', 'train.iterations=4', '--only', 'loss.params.tau=0.1']);
+    const over = bench([
+      'run',
+      file,
+      '--results-dir',
+      results,
+      '--jobs',
+      '1',
+      '--no-report',
+      '--seeds',
+      '3',
+      '--set',
+      'train.iterations=4',
+      '--only',
+      'loss.params.tau=0.1',
+    ]);
     expect(over.status, over.stderr).toBe(0);
     expect(over.stdout).toContain('e2e: 1 cell(s) run, 0 reused');
     expect(over.stdout).toContain('1 cell(s) of e2e have no result yet');
@@ -78,13 +92,19 @@ describe('bench run (end to end)', () => {
     const bad = writeYaml(dir, 'bad', YAML.replace('batchSize: 16', 'batchSze: 16'));
     const r = bench(['run', bad, '--results-dir', results, '--no-report']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`bench: ${bad}: base.train.batchSze: unknown key; allowed: model, embeddingDim, hidden, lr, weightDecay, iterations, batchSize, perClass, withReplacement, logEvery\n`);
+    expect(r.stderr).toBe(
+      `bench: ${bad}: base.train.batchSze: unknown key; allowed: model, embeddingDim, hidden, lr, weightDecay, iterations, batchSize, perClass, withReplacement, logEvery\n`,
+    );
     expect(existsSync(join(results, 'bad'))).toBe(false);
   });
 
   it('bad flags: --seeds, --only and an unknown experiment name', () => {
-    expect(bench(['run', file, '--results-dir', results, '--seeds', '1,x']).stderr).toBe('bench: --seeds: "1,x" is not allowed; expected comma-separated integers >= 0, e.g. 0,1,2\n');
-    expect(bench(['run', file, '--results-dir', results, '--only', 'loss.params.tau=0.5']).stderr).toMatch(/^bench: --only loss\.params\.tau=0\.5: no cell has this value; values: 0\.1, 0\.01\n$/);
+    expect(bench(['run', file, '--results-dir', results, '--seeds', '1,x']).stderr).toBe(
+      'bench: --seeds: "1,x" is not allowed; expected comma-separated integers >= 0, e.g. 0,1,2\n',
+    );
+    expect(bench(['run', file, '--results-dir', results, '--only', 'loss.params.tau=0.5']).stderr).toMatch(
+      /^bench: --only loss\.params\.tau=0\.5: no cell has this value; values: 0\.1, 0\.01\n$/,
+    );
     const r = bench(['run', 'no-such-experiment']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^bench: unknown experiment "no-such-experiment"; available: .*ablation-tau.*ci/);

@@ -130,7 +130,10 @@ describe('the packed package, installed in another project', () => {
   let packed: string[] = [];
 
   beforeAll(() => {
-    const [info] = JSON.parse(ok(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], repo))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const [info] = JSON.parse(ok(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], repo))) as Array<{
+      filename: string;
+      files: Array<{ path: string }>;
+    }>;
     tarball = join(root, info!.filename);
     packed = info!.files.map((f) => f.path);
     mkdirSync(join(proj, 'node_modules'), { recursive: true });
@@ -154,7 +157,8 @@ describe('the packed package, installed in another project', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('ships the build, its declarations, the experiments and examples, and no sources or tests', () => {
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'experiments/ablation-tau.yaml', 'examples/contrastive-loss.ts', 'package.json']) expect(packed).toContain(f);
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'experiments/ablation-tau.yaml', 'examples/contrastive-loss.ts', 'package.json'])
+      expect(packed).toContain(f);
     expect(packed.filter((f) => /^(src|test|results|reports)\//.test(f) || f.endsWith('.map'))).toEqual([]);
   });
 
@@ -175,8 +179,19 @@ describe('the packed package, installed in another project', () => {
 
   it('npx rankbench runs the compiled plugin with the numbers bench loss gives the JS example', () => {
     const bin = join(proj, 'node_modules', '.bin', 'rankbench');
-    const mine = JSON.parse(ok(run(bin, ['--plugin', './plugin.js', 'loss', 'contrastive-ts', '--input', 'batch.json'], proj))) as { loss: number; grad: number[][] };
-    const here = JSON.parse(ok(run(process.execPath, ['dist/cli/main.js', '--plugin', 'examples/contrastive-loss.js', 'loss', 'contrastive', '--input', join(proj, 'batch.json')], repo))) as { loss: number; grad: number[][] };
+    const mine = JSON.parse(ok(run(bin, ['--plugin', './plugin.js', 'loss', 'contrastive-ts', '--input', 'batch.json'], proj))) as {
+      loss: number;
+      grad: number[][];
+    };
+    const here = JSON.parse(
+      ok(
+        run(
+          process.execPath,
+          ['dist/cli/main.js', '--plugin', 'examples/contrastive-loss.js', 'loss', 'contrastive', '--input', join(proj, 'batch.json')],
+          repo,
+        ),
+      ),
+    ) as { loss: number; grad: number[][] };
     expect(mine.loss).toBe(here.loss);
     expect(mine.grad).toEqual(here.grad);
     // Messages speak of the command the user typed.
@@ -185,7 +200,10 @@ describe('the packed package, installed in another project', () => {
     expect(wrong.stderr).toMatch(/^rankbench: unknown loss "contrastive"; available: .*contrastive-ts/);
     // And the value itself, from the definition (float64 here, float32 in tfjs).
     const { embeddings: x, labels } = BATCH;
-    let pull = 0, nPos = 0, push = 0, nNeg = 0;
+    let pull = 0,
+      nPos = 0,
+      push = 0,
+      nNeg = 0;
     for (let i = 0; i < x.length; i++) {
       for (let j = 0; j < x.length; j++) {
         if (i === j) continue;
@@ -202,9 +220,14 @@ describe('the packed package, installed in another project', () => {
     expect(mine.loss).toBeCloseTo(pull / nPos + push / nNeg, 5);
   });
 
-  it('the script gets what bench metrics prints, the Smooth-AP value bench loss gives, and bench run\'s results', () => {
+  it("the script gets what bench metrics prints, the Smooth-AP value bench loss gives, and bench run's results", () => {
     const got = JSON.parse(ok(run(process.execPath, ['script.js'], proj))) as {
-      metrics: unknown; flat: unknown; smoothAp: number; tau: number; cells: number; results: Array<Record<string, string>>;
+      metrics: unknown;
+      flat: unknown;
+      smoothAp: number;
+      tau: number;
+      cells: number;
+      results: Array<Record<string, string>>;
     };
     const bin = join(proj, 'node_modules', '.bin', 'rankbench');
     const metrics = JSON.parse(ok(run(bin, ['metrics', '--input', 'batch.json'], proj)));
@@ -217,7 +240,9 @@ describe('the packed package, installed in another project', () => {
     // ablation-tau: 6 values of tau × 2 datasets, one seed.
     expect(got.cells).toBe(12);
     ok(run(bin, ['--plugin', './plugin.js', 'run', 'tiny.yaml', '--results-dir', 'results-cli', '--no-report'], proj));
-    const csv = readFileSync(join(proj, 'results-cli', 'tiny', 'results.csv'), 'utf8').trim().split('\n');
+    const csv = readFileSync(join(proj, 'results-cli', 'tiny', 'results.csv'), 'utf8')
+      .trim()
+      .split('\n');
     const header = csv[0]!.split(',');
     const row = csv[1]!.split(',');
     expect(got.results).toHaveLength(1);

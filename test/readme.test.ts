@@ -22,7 +22,12 @@ function blocks(lang: string): string[] {
 function commands(): string[][] {
   return blocks('sh')
     .flatMap((b) => b.split('\n'))
-    .map((l) => l.replace(/\s+#.*$/, '').replace(/^npm ci && /, '').trim())
+    .map((l) =>
+      l
+        .replace(/\s+#.*$/, '')
+        .replace(/^npm ci && /, '')
+        .trim(),
+    )
     .filter((l) => /^npx (bench|rankbench) /.test(l))
     .map((l) => l.split(/\s+/).slice(2));
 }
@@ -37,7 +42,8 @@ const yamls = blocks('yaml').map((text) => {
   // A key of `base` (eval:, train:) goes inside it; a top-level key (claims:, tune:) beside it.
   if (/^(eval|train|loss|dataset|estimator):/.test(text)) return `${MINIMAL_BASE}${text.replace(/^/gm, '  ')}`;
   // Claims name swept parameters: a sweep over τ and the loss for them to refer to.
-  const sweep = 'sweep:\n  list:\n    - { loss.name: smooth-ap, loss.params.tau: 0.1 }\n    - { loss.name: smooth-ap, loss.params.tau: 0.01 }\n    - { loss.name: triplet }\n';
+  const sweep =
+    'sweep:\n  list:\n    - { loss.name: smooth-ap, loss.params.tau: 0.1 }\n    - { loss.name: smooth-ap, loss.params.tau: 0.01 }\n    - { loss.name: triplet }\n';
   return `${MINIMAL_BASE}${sweep}${text}`;
 });
 

@@ -92,7 +92,8 @@ function classIds(labels: ArrayLike<number | string>, n: number): Int32Array {
 export async function evaluate(embeddings: Embeddings, labels: ArrayLike<number | string>, options: EvaluateOptions = {}): Promise<EvaluateResult> {
   const { x, n, d } = matrix(embeddings);
   for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i]!)) throw new UserError(`evaluate: embeddings: row ${Math.floor(i / d)}, column ${i % d} is ${x[i]}; every value must be a finite number`);
+    if (!Number.isFinite(x[i]!))
+      throw new UserError(`evaluate: embeddings: row ${Math.floor(i / d)}, column ${i % d} is ${x[i]}; every value must be a finite number`);
   }
   const ids = classIds(labels, n);
   const { k, workers } = options;

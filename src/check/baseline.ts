@@ -15,7 +15,9 @@ export function baselinePaths(dir: string, experiment: string): { csv: string; m
 export function readBaseline(dir: string, experiment: string): Table {
   const { csv } = baselinePaths(dir, experiment);
   if (!existsSync(csv)) {
-    throw new UserError(`check: no baseline for experiment ${show(experiment)}: ${csv} does not exist; create it on purpose with "bench check --update ${experiment}"`);
+    throw new UserError(
+      `check: no baseline for experiment ${show(experiment)}: ${csv} does not exist; create it on purpose with "bench check --update ${experiment}"`,
+    );
   }
   let records: string[][];
   try {
@@ -24,7 +26,8 @@ export function readBaseline(dir: string, experiment: string): Table {
     throw new UserError(`check: baseline ${csv} is not a valid CSV: ${(e as Error).message.split('\n')[0]}`);
   }
   const [columns, ...body] = records;
-  if (!columns || !columns.includes('cell')) throw new UserError(`check: baseline ${csv} has no "cell" column; regenerate it with "bench check --update ${experiment}"`);
+  if (!columns || !columns.includes('cell'))
+    throw new UserError(`check: baseline ${csv} has no "cell" column; regenerate it with "bench check --update ${experiment}"`);
   return { columns, rows: body.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i] ?? '']))) };
 }
 
@@ -50,7 +53,8 @@ export function inputDifferences(dir: string, experiment: string, now: Manifest[
   if (!before || !now) return [];
   const out: string[] = [];
   for (const f of new Set([...Object.keys(before.data), ...Object.keys(now.data)])) {
-    if (before.data[f] !== now.data[f]) out.push(`data file ${f}: ${before.data[f]?.slice(0, 12) ?? 'not read'} in the baseline, ${now.data[f]?.slice(0, 12) ?? 'not read'} now`);
+    if (before.data[f] !== now.data[f])
+      out.push(`data file ${f}: ${before.data[f]?.slice(0, 12) ?? 'not read'} in the baseline, ${now.data[f]?.slice(0, 12) ?? 'not read'} now`);
   }
   for (const n of new Set([...Object.keys(before.plugins), ...Object.keys(now.plugins)])) {
     if (before.plugins[n]?.sha256 !== now.plugins[n]?.sha256) out.push(`plugin of loss ${n} differs from the baseline's`);

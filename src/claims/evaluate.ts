@@ -184,7 +184,16 @@ function pairwise(claim: BestClaim | BetterClaim, rows: readonly ResultRow[], sw
       if (v === null || v === undefined || v === '' || sameScalar(v, claim.value)) continue;
       if (!others.some((o) => sameScalar(o, v))) others.push(v as Scalar);
     }
-    for (const o of others) cs.push(compare(`${showValue(claim.value)} vs ${showValue(o)}`, claim.metric.text, pairUp(rows, swept, claim.param, claim.value, o, claim.metric), sign, others.length));
+    for (const o of others)
+      cs.push(
+        compare(
+          `${showValue(claim.value)} vs ${showValue(o)}`,
+          claim.metric.text,
+          pairUp(rows, swept, claim.param, claim.value, o, claim.metric),
+          sign,
+          others.length,
+        ),
+      );
     if (cs.length === 0) cs.push(compare(`${showValue(claim.value)} vs (no other value)`, claim.metric.text, [], sign, 1));
   } else if (claim.param === null) {
     const ma = parseSimple(String(claim.a));
@@ -198,7 +207,8 @@ function pairwise(claim: BestClaim | BetterClaim, rows: readonly ResultRow[], sw
   } else {
     const m = claim.b.length * claim.metrics.length;
     for (const metric of claim.metrics) {
-      for (const b of claim.b) cs.push(compare(`${showValue(claim.a)} vs ${showValue(b)}`, metric.text, pairUp(rows, swept, claim.param, claim.a, b, metric), sign, m));
+      for (const b of claim.b)
+        cs.push(compare(`${showValue(claim.a)} vs ${showValue(b)}`, metric.text, pairUp(rows, swept, claim.param, claim.a, b, metric), sign, m));
     }
   }
   return finish(claim, dataset, cs);
@@ -307,7 +317,10 @@ function trend(claim: TrendClaim, rows: readonly ResultRow[], swept: readonly st
     pairs: [],
     blocks: groups.map((g, i) => ({
       seed: text(g.row.seed),
-      label: others.filter((k) => text(g.row[k]) !== '').map((k) => `${k}=${text(g.row[k])}`).join(', '),
+      label: others
+        .filter((k) => text(g.row[k]) !== '')
+        .map((k) => `${k}=${text(g.row[k])}`)
+        .join(', '),
       rho: rhos[i]!,
       points: g.x.map((x, j) => ({ x, y: g.y[j]!, cell: g.cells[j]! })),
     })),

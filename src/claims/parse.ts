@@ -64,7 +64,8 @@ function parseParam(raw: unknown, at: string, ctx: ClaimContext): string {
 function parseValue(raw: unknown, at: string, param: string, ctx: ClaimContext): Scalar {
   if (!isScalar(raw)) ctx.fail(at, `${show(raw)} is not allowed; expected a value of ${param}`);
   const values = ctx.declared(param);
-  if (values && !values.some((v) => sameScalar(v, raw))) ctx.fail(at, `${show(raw)} is not a value of ${param} in the sweep; values: ${values.map((v) => show(v)).join(', ')}`);
+  if (values && !values.some((v) => sameScalar(v, raw)))
+    ctx.fail(at, `${show(raw)} is not a value of ${param} in the sweep; values: ${values.map((v) => show(v)).join(', ')}`);
   return raw;
 }
 
@@ -91,7 +92,12 @@ function parseOne(raw: unknown, at: string, ctx: ClaimContext): ClaimSpec {
     const keys = [...ctx.params, 'dataset'];
     for (const [k, v] of Object.entries(raw.where)) {
       if (!keys.includes(k)) ctx.fail(`${at}.where.${k}`, `unknown key; allowed: ${keys.join(', ')}`);
-      where[k] = k === 'dataset' ? (isScalar(v) ? v : ctx.fail(`${at}.where.${k}`, `${show(v)} is not allowed; expected a dataset name`)) : parseValue(v, `${at}.where.${k}`, k, ctx);
+      where[k] =
+        k === 'dataset'
+          ? isScalar(v)
+            ? v
+            : ctx.fail(`${at}.where.${k}`, `${show(v)} is not allowed; expected a dataset name`)
+          : parseValue(v, `${at}.where.${k}`, k, ctx);
     }
   }
   let pin: ClaimSpec['pin'];
@@ -107,14 +113,23 @@ function parseOne(raw: unknown, at: string, ctx: ClaimContext): ClaimSpec {
   const need = (k: string): unknown => (body[k] === undefined ? ctx.fail(`${kat}.${k}`, 'missing') : body[k]);
   if (kind === 'best') {
     const param = parseParam(need('param'), `${kat}.param`, ctx);
-    return { kind, ...base, param, value: parseValue(need('value'), `${kat}.value`, param, ctx), metric: parseMetric(need('metric'), `${kat}.metric`, ctx), goal: parseGoal(body.goal, `${kat}.goal`, ctx) };
+    return {
+      kind,
+      ...base,
+      param,
+      value: parseValue(need('value'), `${kat}.value`, param, ctx),
+      metric: parseMetric(need('metric'), `${kat}.metric`, ctx),
+      goal: parseGoal(body.goal, `${kat}.goal`, ctx),
+    };
   }
   if (kind === 'trend') {
     const param = parseParam(need('param'), `${kat}.param`, ctx);
     const values = ctx.declared(param);
-    if (values?.some((v) => typeof v !== 'number')) ctx.fail(`${kat}.param`, `${param} takes non-numeric values (${values.map((v) => show(v)).join(', ')}); a trend needs a numeric parameter`);
+    if (values?.some((v) => typeof v !== 'number'))
+      ctx.fail(`${kat}.param`, `${param} takes non-numeric values (${values.map((v) => show(v)).join(', ')}); a trend needs a numeric parameter`);
     const direction = need('direction');
-    if (direction !== 'increasing' && direction !== 'decreasing') ctx.fail(`${kat}.direction`, `${show(direction)} is not allowed; expected increasing or decreasing (the metric as the parameter grows)`);
+    if (direction !== 'increasing' && direction !== 'decreasing')
+      ctx.fail(`${kat}.direction`, `${show(direction)} is not allowed; expected increasing or decreasing (the metric as the parameter grows)`);
     return { kind, ...base, param, metric: parseMetric(need('metric'), `${kat}.metric`, ctx), direction };
   }
   const goal = parseGoal(body.goal, `${kat}.goal`, ctx);

@@ -4,8 +4,8 @@
  */
 
 const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
-  -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+  9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7; about 15 significant digits). */
@@ -111,7 +111,9 @@ export function pairedTTest(diffs: readonly number[]): PairedTest {
   const sd = Math.sqrt(d.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1));
   // Differences equal up to rounding (e.g. a constant offset) count as no spread.
   if (sd <= 1e-12 * Math.max(1e-300, Math.abs(mean))) {
-    return mean === 0 ? { n, mean, sd: 0, t: 0, p: 1, ciLow: 0, ciHigh: 0 } : { n, mean, sd: 0, t: Math.sign(mean) * Infinity, p: 0, ciLow: mean, ciHigh: mean };
+    return mean === 0
+      ? { n, mean, sd: 0, t: 0, p: 1, ciLow: 0, ciHigh: 0 }
+      : { n, mean, sd: 0, t: Math.sign(mean) * Infinity, p: 0, ciLow: mean, ciHigh: mean };
   }
   const se = sd / Math.sqrt(n);
   const t = mean / se;

@@ -30,7 +30,9 @@ export function experimentOptions<T>(y: Argv<T>) {
 
 function parseSeeds(v: string | undefined): number[] | undefined {
   if (v === undefined) return undefined;
-  const parts = String(v).split(',').map((s) => s.trim());
+  const parts = String(v)
+    .split(',')
+    .map((s) => s.trim());
   const seeds = parts.map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
   if (!seeds.length || seeds.some((s) => !Number.isSafeInteger(s) || s > 4294967295)) {
     throw new UserError(`--seeds: ${show(v)} is not allowed; expected comma-separated integers >= 0, e.g. 0,1,2`);
@@ -41,7 +43,13 @@ function parseSeeds(v: string | undefined): number[] | undefined {
 
 /** The run options these flags mean (cells, inputs and folders; not how to run them). */
 export function selectionOptions(args: ExperimentArgs) {
-  const datasets = args.dataset === undefined ? undefined : String(args.dataset).split(',').map((s) => s.trim()).filter(Boolean);
+  const datasets =
+    args.dataset === undefined
+      ? undefined
+      : String(args.dataset)
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
   if (datasets && datasets.length === 0) throw new UserError(`--dataset: ${show(args.dataset)} names no dataset`);
   const seeds = parseSeeds(args.seeds);
   const setArgs = asList(args.set);

@@ -22,7 +22,9 @@ const NAME = basename(process.argv[1] ?? '') === 'rankbench' ? 'rankbench' : 'be
  */
 async function loadCommands(argv: readonly string[]): Promise<CommandModule[]> {
   const dir = join(here, 'commands');
-  const files = readdirSync(dir).filter((f) => /\.js$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /\.js$/.test(f))
+    .sort();
   const named = argv.find((a) => files.includes(`${a}.js`));
   const wanted = named && !argv.includes('--help') ? [`${named}.js`] : files;
   const mods = await Promise.all(wanted.map((f) => import(pathToFileURL(join(dir, f)).href)));

@@ -17,7 +17,10 @@ export interface K8sOptions {
 
 /** A Kubernetes object name: lower-case letters, digits and '-', at most 63 characters. */
 export function k8sName(s: string): string {
-  const n = s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const n = s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return n.slice(0, 63).replace(/-+$/, '') || 'rankbench';
 }
 
@@ -66,10 +69,15 @@ function job(o: K8sOptions, name: string, spec: Record<string, unknown>, c: Reco
  */
 export function k8sManifests(o: K8sOptions): { job: string; merge: string; names: { job: string; merge: string } } {
   const names = { job: k8sName(`rankbench-${o.experiment}`), merge: k8sName(`rankbench-${o.experiment}-merge`) };
-  const worker = container(o, 'worker', ['run', ...o.selection, '--shard', 'auto', '--jobs', '1', '--no-report'], [
-    { name: 'RANKBENCH_SHARD_COUNT', value: String(o.tasks) },
-    { name: 'CI', value: 'true' },
-  ]);
+  const worker = container(
+    o,
+    'worker',
+    ['run', ...o.selection, '--shard', 'auto', '--jobs', '1', '--no-report'],
+    [
+      { name: 'RANKBENCH_SHARD_COUNT', value: String(o.tasks) },
+      { name: 'CI', value: 'true' },
+    ],
+  );
   const indexed = job(
     o,
     names.job,
@@ -78,7 +86,12 @@ export function k8sManifests(o: K8sOptions): { job: string; merge: string; names
     worker,
     'Never',
   );
-  const merger = container(o, 'merge', ['merge', ...o.selection, '--reports-dir', `${o.mountPath.replace(/\/$/, '')}/reports`], [{ name: 'CI', value: 'true' }]);
+  const merger = container(
+    o,
+    'merge',
+    ['merge', ...o.selection, '--reports-dir', `${o.mountPath.replace(/\/$/, '')}/reports`],
+    [{ name: 'CI', value: 'true' }],
+  );
   const mergeJob = job(o, names.merge, { completions: 1, parallelism: 1, backoffLimit: 30 }, merger, 'OnFailure');
   return { job: stringify(indexed), merge: stringify(mergeJob), names };
 }

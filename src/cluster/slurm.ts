@@ -94,7 +94,8 @@ function sbatch(argv: readonly string[]): string {
   } catch (e) {
     if (e instanceof UserError) throw e;
     const err = e as NodeJS.ErrnoException & { stderr?: string };
-    if (err.code === 'ENOENT') throw new UserError('bench slurm: sbatch is not on PATH; run this on a Slurm login node, or use --dry-run to only write the scripts');
+    if (err.code === 'ENOENT')
+      throw new UserError('bench slurm: sbatch is not on PATH; run this on a Slurm login node, or use --dry-run to only write the scripts');
     const why = (err.stderr ?? err.message).toString().trim().split('\n').pop();
     throw new UserError(`bench slurm: ${argv.join(' ')} failed: ${why}`);
   }

@@ -8,7 +8,14 @@ function widths(rows: readonly (readonly (string | undefined)[])[]): number[] {
 export function plainTable(header: readonly string[], body: readonly (readonly (string | undefined)[])[]): string {
   const rows = [header, ...body];
   const w = widths(rows);
-  return rows.map((r) => w.map((width, i) => (r[i] ?? '').padEnd(width)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      w
+        .map((width, i) => (r[i] ?? '').padEnd(width))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The same as a Markdown table, for pasting into a README or an issue. */

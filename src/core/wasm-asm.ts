@@ -150,7 +150,14 @@ export function wasmModule(funcs: WasmFunction[], memory: ModuleMemory): Uint8Ar
   // Limits flag 0x03: shared, with a maximum (shared memories must declare one); 0x01: a maximum.
   const limits = [shared ? 0x03 : 0x01, ...uleb(1), ...uleb(memory.maxPages)];
   const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec(types)),
     ...(shared ? section(2, vec([[...str('env'), ...str('mem'), 0x02, ...limits]])) : []),
     ...section(3, vec(funcs.map((_, i) => uleb(i)))),

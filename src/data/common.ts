@@ -20,7 +20,7 @@ export const trainFractionParam: ParamSpec = {
   min: 0,
   max: 1,
   minExclusive: true,
-  doc: 'share of the classes (class-disjoint) or of each class\'s samples (closed-set) that goes to train',
+  doc: "share of the classes (class-disjoint) or of each class's samples (closed-set) that goes to train",
 };
 
 /**

@@ -140,7 +140,14 @@ export const SPLIT_TEST = 0;
 export const SPLIT_TRAIN = 1;
 export const SPLIT_QUERY = 2;
 export const SPLIT_GALLERY = 3;
-const SPLIT_NAMES: Record<string, number> = { train: SPLIT_TRAIN, '1': SPLIT_TRAIN, test: SPLIT_TEST, '0': SPLIT_TEST, query: SPLIT_QUERY, gallery: SPLIT_GALLERY };
+const SPLIT_NAMES: Record<string, number> = {
+  train: SPLIT_TRAIN,
+  '1': SPLIT_TRAIN,
+  test: SPLIT_TEST,
+  '0': SPLIT_TEST,
+  query: SPLIT_QUERY,
+  gallery: SPLIT_GALLERY,
+};
 
 /**
  * "train", "test", "query" or "gallery" (any case; 1 / 0 for train / test) per row as a split

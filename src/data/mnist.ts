@@ -56,7 +56,7 @@ export const mnist: DatasetPlugin = {
       type: 'integer',
       default: 0,
       min: 0,
-      doc: 'keep at most this many digits of each class (the package\'s first ones) before splitting; 0 keeps all',
+      doc: "keep at most this many digits of each class (the package's first ones) before splitting; 0 keeps all",
     },
     dataSeedParam,
     // Only 10 classes: class-disjoint leaves 5 train and 5 test classes (at most 5 classes per

@@ -38,9 +38,7 @@ export class PKSampler {
       throw new UserError(`batchSize: ${batchSize} is not allowed; expected an integer >= 2`);
     }
     if (!Number.isInteger(perClass) || perClass < 2) {
-      throw new UserError(
-        `perClass: ${perClass} is not allowed; expected an integer >= 2 (a class needs two samples in a batch to give a positive pair)`,
-      );
+      throw new UserError(`perClass: ${perClass} is not allowed; expected an integer >= 2 (a class needs two samples in a batch to give a positive pair)`);
     }
     if (batchSize % perClass !== 0) {
       throw new UserError(`batchSize: ${batchSize} is not divisible by perClass ${perClass}; expected a multiple of ${perClass}`);

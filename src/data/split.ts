@@ -36,7 +36,16 @@ export function classDisjointSplit(all: Split, trainFraction = 0.5, where = 'spl
   const trainRows: number[] = [];
   const testRows: number[] = [];
   for (let k = 0; k < c; k++) for (const r of rows[k]!) (k < nTrain ? trainRows : testRows).push(r);
-  return { train: selectRows(all, trainRows.sort((a, b) => a - b)), test: selectRows(all, testRows.sort((a, b) => a - b)) };
+  return {
+    train: selectRows(
+      all,
+      trainRows.sort((a, b) => a - b),
+    ),
+    test: selectRows(
+      all,
+      testRows.sort((a, b) => a - b),
+    ),
+  };
 }
 
 /**
@@ -56,7 +65,16 @@ export function closedSetSplit(all: Split, seed: number, trainFraction = 0.5): T
     const nTrain = n < 2 ? n : Math.min(n - 1, Math.max(1, Math.round(n * trainFraction)));
     for (let k = 0; k < n; k++) (k < nTrain ? trainRows : testRows).push(shuffled[k]!);
   }
-  return { train: selectRows(all, trainRows.sort((a, b) => a - b)), test: selectRows(all, testRows.sort((a, b) => a - b)) };
+  return {
+    train: selectRows(
+      all,
+      trainRows.sort((a, b) => a - b),
+    ),
+    test: selectRows(
+      all,
+      testRows.sort((a, b) => a - b),
+    ),
+  };
 }
 
 export function makeSplit(all: Split, kind: SplitKind, seed: number, trainFraction = 0.5, where = 'split'): TrainTest {

@@ -43,7 +43,14 @@ export const PROTOCOL_SPECS: readonly ParamSpec[] = [
   { name: 'averaging', type: 'enum', values: AVERAGINGS, default: DEFAULT_PROTOCOL.averaging, doc: 'mean over queries, or over classes of per-class means' },
   { name: 'perClass', type: 'integer', min: 1, max: 10_000, default: DEFAULT_PROTOCOL.perClass, doc: 'gallery-draws: gallery items drawn per class' },
   { name: 'draws', type: 'integer', min: 1, max: 1000, default: DEFAULT_PROTOCOL.draws, doc: 'gallery-draws: how many seeded draws' },
-  { name: 'testClasses', type: 'integer', min: 0, max: 10_000_000, default: DEFAULT_PROTOCOL.testClasses, doc: 'a seeded subset of this many test classes; 0 = all' },
+  {
+    name: 'testClasses',
+    type: 'integer',
+    min: 0,
+    max: 10_000_000,
+    default: DEFAULT_PROTOCOL.testClasses,
+    doc: 'a seeded subset of this many test classes; 0 = all',
+  },
 ];
 
 export const PROTOCOL_FIELDS: readonly string[] = PROTOCOL_SPECS.map((s) => s.name);
@@ -66,10 +73,7 @@ export function protocolOf(e: EvalSpec): ProtocolSettings {
  * the defaults are kept, so existing experiments keep their cell ids; perClass and draws belong
  * to gallery-draws (filled there, an error elsewhere).
  */
-export function protocolFields(
-  get: (name: string) => ParamValue | undefined,
-  origin: (name: string) => string,
-): Partial<EvalSpec> {
+export function protocolFields(get: (name: string) => ParamValue | undefined, origin: (name: string) => string): Partial<EvalSpec> {
   const out: Partial<EvalSpec> = {};
   const protocol = (get('protocol') ?? DEFAULT_PROTOCOL.protocol) as Protocol;
   if (protocol !== 'leave-one-out') out.protocol = protocol;

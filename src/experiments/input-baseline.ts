@@ -21,5 +21,8 @@ export function worseThanInputs(summary: Table, swept: readonly string[]): strin
   }
   return [...groups.values()]
     .filter((g) => g.map !== undefined && g.input !== undefined && g.map < g.input)
-    .map((g) => `${g.label}: trained mAP ${g.map!.toFixed(4)} < ${g.input!.toFixed(4)} of the input features — training made retrieval worse than the raw features`);
+    .map(
+      (g) =>
+        `${g.label}: trained mAP ${g.map!.toFixed(4)} < ${g.input!.toFixed(4)} of the input features — training made retrieval worse than the raw features`,
+    );
 }

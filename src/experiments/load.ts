@@ -20,17 +20,7 @@ import {
   type ResolveContext,
   type Setting,
 } from './resolve.js';
-import type {
-  Cell,
-  CellConfig,
-  ColumnValue,
-  DatasetEntry,
-  ExperimentOverrides,
-  ReportSpec,
-  ResolvedExperiment,
-  SweepSpec,
-  Tolerance,
-} from './types.js';
+import type { Cell, CellConfig, ColumnValue, DatasetEntry, ExperimentOverrides, ReportSpec, ResolvedExperiment, SweepSpec, Tolerance } from './types.js';
 
 type Obj = Record<string, unknown>;
 
@@ -399,11 +389,24 @@ export function loadExperiment(fileOrName: string, opts: LoadOptions): LoadedExp
               ['dataset.name', s(ds.entry.name, cli ? at : `${at}.name`, cli)],
               ...Object.entries(ds.entry.params).map(([k, v]) => [`dataset.params.${k}`, s(v, `${at}.params.${k}`)] as const),
             ]);
-            applyLayer(flat, Object.entries(ds.entry.set).map(([k, v]) => [k, s(v, `${at}.set.${k}`)] as const));
+            applyLayer(
+              flat,
+              Object.entries(ds.entry.set).map(([k, v]) => [k, s(v, `${at}.set.${k}`)] as const),
+            );
           }
-          applyLayer(flat, combo.map(([k, v]) => [k, s(v, `sweep.grid.${k}`)] as const));
-          if (le) applyLayer(flat, Object.entries(le).map(([k, v]) => [k, s(v, `sweep.list[${j}].${k}`)] as const));
-          applyLayer(flat, cliSet.map(([k, v]) => [k, s(v, `--set ${k}`, true)] as const));
+          applyLayer(
+            flat,
+            combo.map(([k, v]) => [k, s(v, `sweep.grid.${k}`)] as const),
+          );
+          if (le)
+            applyLayer(
+              flat,
+              Object.entries(le).map(([k, v]) => [k, s(v, `sweep.list[${j}].${k}`)] as const),
+            );
+          applyLayer(
+            flat,
+            cliSet.map(([k, v]) => [k, s(v, `--set ${k}`, true)] as const),
+          );
           const cfg = resolveCell(flat, seed, ctx);
           absoluteCliPaths(cfg, flat, ctx.datasets.specs(cfg.dataset.name));
           if (sweep.exclude.some((ex) => Object.entries(ex).every(([k, v]) => sameValue(filterValue(cfg, k), v)))) continue;

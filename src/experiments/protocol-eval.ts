@@ -102,7 +102,12 @@ export function combineDraws(runs: readonly RetrievalMetrics[]): RetrievalMetric
   const recallSd: Record<string, number> = {};
   for (const k of Object.keys(runs[0]!.recallAt)) [recallAt[k], recallSd[k]] = stat((m) => m.recallAt[k]!);
   return {
-    map, mapAtR, rPrecision, precisionAt1, recallAt, mrr,
+    map,
+    mapAtR,
+    rPrecision,
+    precisionAt1,
+    recallAt,
+    mrr,
     queries: runs[0]!.queries,
     leftOut: runs[0]!.leftOut ?? 0,
     draws: { count: n, std: { map: mapSd, mapAtR: mapAtRSd, rPrecision: rPrecisionSd, precisionAt1: p1Sd, recallAt: recallSd, mrr: mrrSd } },

@@ -62,8 +62,7 @@ function checkValue(spec: ParamSpec, s: Setting, file: string): ParamValue {
   const parent = loc.slice(0, loc.length - spec.name.length - 1);
   if (!s.cli) {
     const t = typeof s.value;
-    const ok =
-      spec.type === 'number' || spec.type === 'integer' ? t === 'number' : spec.type === 'boolean' ? t === 'boolean' : t === 'string';
+    const ok = spec.type === 'number' || spec.type === 'integer' ? t === 'number' : spec.type === 'boolean' ? t === 'boolean' : t === 'string';
     if (!ok) throw new UserError(`${loc}: ${show(s.value)} is not allowed; expected ${describeAllowed(spec)}`);
   }
   return coerceParam(spec, s.value, parent);
@@ -194,10 +193,7 @@ export function resolveCell(flat: Flat, seed: number, ctx: ResolveContext): Cell
 }
 
 /** The parts of a cell that do not need a dataset (used to validate a base without one). */
-export function resolvePartial(
-  flat: Flat,
-  ctx: ResolveContext,
-): { train: TrainSpec; loss: NamedParams; estimator?: NamedParams; eval: EvalSpec } {
+export function resolvePartial(flat: Flat, ctx: ResolveContext): { train: TrainSpec; loss: NamedParams; estimator?: NamedParams; eval: EvalSpec } {
   const estimator = resolveEstimator(flat, ctx);
   return {
     train: resolveTrain(flat, ctx),

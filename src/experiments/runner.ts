@@ -225,7 +225,11 @@ function removeOwnTemps(dir: string): void {
 }
 
 /** Every input of the finished cells, for the manifest: what the numbers were computed from. */
-function manifestInputs(cells: readonly CellResult[]): { rankbench: string[]; data: Record<string, string>; plugins: Record<string, CellInputs['plugins'][string]> } {
+function manifestInputs(cells: readonly CellResult[]): {
+  rankbench: string[];
+  data: Record<string, string>;
+  plugins: Record<string, CellInputs['plugins'][string]>;
+} {
   const versions = new Set<string>();
   const data: Record<string, string> = {};
   const plugins: Record<string, CellInputs['plugins'][string]> = {};

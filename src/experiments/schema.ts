@@ -90,7 +90,11 @@ export function experimentSchema(losses: readonly LossPlugin[]): Json {
           dataset: pluginRef('dataset', builtinDatasets, false),
           train,
           loss: pluginRef('loss', losses, true),
-          estimator: pluginRef('loss', losses.filter((l) => l.apConvention !== undefined), true),
+          estimator: pluginRef(
+            'loss',
+            losses.filter((l) => l.apConvention !== undefined),
+            true,
+          ),
           eval: evalSchema,
         },
       },

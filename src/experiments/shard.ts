@@ -76,7 +76,9 @@ function shardFromEnv(env: NodeJS.ProcessEnv): Shard {
   if (k !== null) {
     const count = int(env.RANKBENCH_SHARD_COUNT);
     if (count === null || count < 1) {
-      throw new UserError('--shard auto: JOB_COMPLETION_INDEX is set but RANKBENCH_SHARD_COUNT (the number of indexes) is not; set it to the Job\'s completions');
+      throw new UserError(
+        "--shard auto: JOB_COMPLETION_INDEX is set but RANKBENCH_SHARD_COUNT (the number of indexes) is not; set it to the Job's completions",
+      );
     }
     if (k >= count) throw new UserError(`--shard auto: JOB_COMPLETION_INDEX=${k} is not below RANKBENCH_SHARD_COUNT=${count}`);
     return { index: k, count, source: `JOB_COMPLETION_INDEX=${k} of RANKBENCH_SHARD_COUNT=${count}` };

@@ -58,7 +58,13 @@ function metricValues(c: CellResult, ks: readonly number[]): Record<string, numb
   if (m.draws) {
     const sd = m.draws.std;
     out.draws = m.draws.count;
-    Object.assign(out, { mapDrawStd: sd.map, mapAtRDrawStd: sd.mapAtR, rPrecisionDrawStd: sd.rPrecision, precisionAt1DrawStd: sd.precisionAt1, mrrDrawStd: sd.mrr ?? null });
+    Object.assign(out, {
+      mapDrawStd: sd.map,
+      mapAtRDrawStd: sd.mapAtR,
+      rPrecisionDrawStd: sd.rPrecision,
+      precisionAt1DrawStd: sd.precisionAt1,
+      mrrDrawStd: sd.mrr ?? null,
+    });
     for (const k of ks) out[`recallAt${k}DrawStd`] = sd.recallAt[String(k)] ?? null;
   }
   return out;
@@ -72,7 +78,11 @@ export function resultsTable(exp: ResolvedExperiment, cells: readonly CellResult
   const rows = cells.map((c) => {
     const p = protocolOf(c.config.eval);
     const values: Record<string, unknown> = {
-      experiment: exp.name, cell: c.id, dataset: c.dataset, loss: c.loss, seed: c.seed,
+      experiment: exp.name,
+      cell: c.id,
+      dataset: c.dataset,
+      loss: c.loss,
+      seed: c.seed,
       protocol: [
         p.protocol,
         ...(p.protocol === 'gallery-draws' ? [`perClass=${p.perClass}`, `draws=${p.draws}`] : []),

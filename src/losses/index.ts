@@ -6,12 +6,7 @@ import fastAp from './fast-ap.js';
 import blackboxAp from './blackbox-ap.js';
 
 /** The built-in losses: one line each. */
-export const builtinLosses: LossPlugin[] = [
-  smoothAp,
-  triplet,
-  fastAp,
-  blackboxAp,
-];
+export const builtinLosses: LossPlugin[] = [smoothAp, triplet, fastAp, blackboxAp];
 
 export function createLossRegistry(): LossRegistry {
   return new LossRegistry(builtinLosses);

@@ -19,9 +19,13 @@ export class PluginError extends UserError {
 const HINTS: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => string]> = [
   [
     /gradient function not found for (\w+)/,
-    (m) => `tfjs has no gradient for ${m[1]} (e.g. tf.less, tf.greater, tf.argMax); use the fused kernel interface (a float64 "kernel" that returns its own gradient) or a differentiable op`,
+    (m) =>
+      `tfjs has no gradient for ${m[1]} (e.g. tf.less, tf.greater, tf.argMax); use the fused kernel interface (a float64 "kernel" that returns its own gradient) or a differentiable op`,
   ],
-  [/Kernel '(\w+)' not registered for backend '(\w+)'/, (m) => `the ${m[2]} backend has no ${m[1]} kernel; use another op or another --backend (cpu has them all)`],
+  [
+    /Kernel '(\w+)' not registered for backend '(\w+)'/,
+    (m) => `the ${m[2]} backend has no ${m[1]} kernel; use another op or another --backend (cpu has them all)`,
+  ],
 ];
 
 /** Plugins that came from the user (files, library callers), as opposed to the built-ins. */

@@ -47,14 +47,7 @@ export interface KernelOutput {
 }
 
 /** x is B×D row-major (n = B rows of d values); labels has length B. */
-export type LossKernel<P = Params> = (
-  x: Float64Array,
-  n: number,
-  d: number,
-  labels: Int32Array,
-  params: P,
-  ctx: KernelContext,
-) => KernelOutput;
+export type LossKernel<P = Params> = (x: Float64Array, n: number, d: number, labels: Int32Array, params: P, ctx: KernelContext) => KernelOutput;
 
 /** Embeddings B×D (used as given), labels length B; returns a differentiable scalar loss. */
 export type LossCompute<P = Params> = (embeddings: tf.Tensor2D, labels: Int32Array, params: P, ctx: LossContext) => LossOutput;

@@ -12,13 +12,7 @@ export { averagePrecisionOfRow, PositiveRanker } from './rank-positives.js';
  * the same queries the losses skip; so does a query whose scores are not all finite (NaN or
  * overflowing embeddings have no ranking).
  */
-export function batchAveragePrecision(
-  x: ArrayLike<number>,
-  n: number,
-  d: number,
-  labels: Int32Array,
-  includeQuery: boolean,
-): Float64Array {
+export function batchAveragePrecision(x: ArrayLike<number>, n: number, d: number, labels: Int32Array, includeQuery: boolean): Float64Array {
   if (x.length < n * d) throw new Error(`batchAveragePrecision: x has ${x.length} values, need n*d = ${n * d}`);
   if (labels.length !== n) throw new Error(`batchAveragePrecision: ${labels.length} labels for ${n} rows`);
   const out = new Float64Array(n);

@@ -102,12 +102,7 @@ export async function evaluateRetrieval(
  * Queries against a separate gallery (nothing left out). A query without a positive in the
  * gallery is left out of the means and counted in `leftOut`; when no query is left, a UserError.
  */
-export async function evaluateQueryGallery(
-  query: LabelledRows,
-  gallery: LabelledRows,
-  d: number,
-  opts: RetrievalOptions = {},
-): Promise<RetrievalMetrics> {
+export async function evaluateQueryGallery(query: LabelledRows, gallery: LabelledRows, d: number, opts: RetrievalOptions = {}): Promise<RetrievalMetrics> {
   const ks = validateKs(opts.k ?? defaultKs(gallery.n));
   const averaging = checkAveraging(opts.averaging);
   const { perQuery } = await queryGalleryPerQuery(query, gallery, d, opts);
@@ -125,7 +120,12 @@ export async function evaluateQueryGallery(
  */
 export function summarize(perQuery: Float64Array, n: number, ks: number[], classOf?: Int32Array): RetrievalMetrics {
   if (classOf) return summarizeByClass(perQuery, n, ks, classOf);
-  let map = 0, mapAtR = 0, rPrecision = 0, p1 = 0, rr = 0, queries = 0;
+  let map = 0,
+    mapAtR = 0,
+    rPrecision = 0,
+    p1 = 0,
+    rr = 0,
+    queries = 0;
   const hits = ks.map(() => 0);
   for (let q = 0; q < n; q++) {
     const o = q * SLOTS;
@@ -143,8 +143,14 @@ export function summarize(perQuery: Float64Array, n: number, ks: number[], class
   const div = (v: number) => (queries === 0 ? NaN : v / queries);
   ks.forEach((k, t) => (recallAt[String(k)] = div(hits[t]!)));
   return {
-    map: div(map), mapAtR: div(mapAtR), rPrecision: div(rPrecision), precisionAt1: div(p1), recallAt,
-    mrr: div(rr), queries, leftOut: n - queries,
+    map: div(map),
+    mapAtR: div(mapAtR),
+    rPrecision: div(rPrecision),
+    precisionAt1: div(p1),
+    recallAt,
+    mrr: div(rr),
+    queries,
+    leftOut: n - queries,
   };
 }
 
@@ -175,8 +181,14 @@ function summarizeByClass(perQuery: Float64Array, n: number, ks: number[], class
   const recallAt: Record<string, number> = {};
   ks.forEach((k, t) => (recallAt[String(k)] = div(means[6 + t]!)));
   return {
-    map: div(means[1]!), mapAtR: div(means[2]!), rPrecision: div(means[3]!), precisionAt1: div(means[4]!), recallAt,
-    mrr: div(means[5]!), queries, leftOut: n - queries,
+    map: div(means[1]!),
+    mapAtR: div(means[2]!),
+    rPrecision: div(means[3]!),
+    precisionAt1: div(means[4]!),
+    recallAt,
+    mrr: div(means[5]!),
+    queries,
+    leftOut: n - queries,
   };
 }
 
@@ -203,10 +215,12 @@ export function validateKs(ks: readonly number[]): number[] {
 /** `side` names the rows in messages: "embeddings" (leave-one-out), "query" or "gallery". */
 function validateInput(x: ArrayLike<number>, n: number, d: number, labels: Int32Array, side = 'embeddings'): void {
   const what = side === 'embeddings' ? 'embeddings' : `${side} rows`;
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${side === 'embeddings' ? 'n' : side}: ${show(n)} ${what}; the number of items must be a positive integer`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UserError(`${side === 'embeddings' ? 'n' : side}: ${show(n)} ${what}; the number of items must be a positive integer`);
   if (!Number.isInteger(d) || d < 1) throw new UserError(`d: ${show(d)}; the embedding dimension must be a positive integer`);
   if (x.length !== n * d) throw new UserError(`${side}: ${x.length} values for n×d = ${n}×${d} = ${n * d}`);
-  if (labels.length !== n) throw new UserError(`${side === 'embeddings' ? 'labels' : `${side} labels`}: ${labels.length} labels for ${n} ${what}; the counts must be equal`);
+  if (labels.length !== n)
+    throw new UserError(`${side === 'embeddings' ? 'labels' : `${side} labels`}: ${labels.length} labels for ${n} ${what}; the counts must be equal`);
   let maxAbs = 0;
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
@@ -246,12 +260,7 @@ export async function retrievalPerQuery(
 }
 
 /** Evaluates every query against a separate gallery (nothing left out); per-query results in query order. */
-export async function queryGalleryPerQuery(
-  query: LabelledRows,
-  gallery: LabelledRows,
-  d: number,
-  opts: RetrievalOptions = {},
-): Promise<PerQueryResults> {
+export async function queryGalleryPerQuery(query: LabelledRows, gallery: LabelledRows, d: number, opts: RetrievalOptions = {}): Promise<PerQueryResults> {
   validateInput(query.x, query.n, d, query.labels, 'query');
   validateInput(gallery.x, gallery.n, d, gallery.labels, 'gallery');
   const rows = scoringRows(query.x, query.n, gallery.x, gallery.n, d, checkSimilarity(opts.similarity), false);
@@ -285,14 +294,11 @@ async function runBlocks(
   if (workers === 1) {
     const out = new Float64Array(qn * SLOTS);
     let next = 0;
-    evaluateBlocks(
-      { x, n, d, labels, ...(queries ? { queries } : {}), self, blockSize, out, useWasm: opts.useWasm, precision: opts.precision },
-      () => {
-        const q0 = next;
-        next += blockSize;
-        return q0;
-      },
-    );
+    evaluateBlocks({ x, n, d, labels, ...(queries ? { queries } : {}), self, blockSize, out, useWasm: opts.useWasm, precision: opts.precision }, () => {
+      const q0 = next;
+      next += blockSize;
+      return q0;
+    });
     return { perQuery: out, workersUsed: 1 };
   }
 

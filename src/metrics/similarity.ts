@@ -66,7 +66,7 @@ export function scoringRows(
   }
   const q = new Float64Array(qn * e);
   for (let i = 0; i < qn; i++) {
-    for (let t = 0; t < d; t++) q[i * e + t] = (qx[i * d + t])!;
+    for (let t = 0; t < d; t++) q[i * e + t] = qx[i * d + t]!;
     q[i * e + d] = 1;
   }
   return { q, g, d: e };

@@ -48,12 +48,26 @@ interface ElemOps {
 
 const ELEM: Record<Precision, ElemOps> = {
   f64: {
-    bytes: 8, lanes: 2, add: op.f64x2Add, mul: op.f64x2Mul, extract: op.f64x2ExtractLane, scalarAdd: op.f64Add,
-    store: op.f64Store, load: op.f64Load, toF64: [],
+    bytes: 8,
+    lanes: 2,
+    add: op.f64x2Add,
+    mul: op.f64x2Mul,
+    extract: op.f64x2ExtractLane,
+    scalarAdd: op.f64Add,
+    store: op.f64Store,
+    load: op.f64Load,
+    toF64: [],
   },
   f32: {
-    bytes: 4, lanes: 4, add: op.f32x4Add, mul: op.f32x4Mul, extract: op.f32x4ExtractLane, scalarAdd: op.f32Add,
-    store: op.f32Store, load: op.f32Load, toF64: op.f64PromoteF32,
+    bytes: 4,
+    lanes: 4,
+    add: op.f32x4Add,
+    mul: op.f32x4Mul,
+    extract: op.f32x4ExtractLane,
+    scalarAdd: op.f32Add,
+    store: op.f32Store,
+    load: op.f32Load,
+    toF64: op.f64PromoteF32,
   },
 };
 
@@ -72,9 +86,22 @@ function gramFunction(rowLen: number, p: Precision): WasmFunction {
   const rowBytes = rowLen * E.bytes;
   const step = 16; // bytes per v128
   // params
-  const pa = 0, qn = 1, pb = 2, jn = 3, out = 4, ostride = 5;
+  const pa = 0,
+    qn = 1,
+    pb = 2,
+    jn = 3,
+    out = 4,
+    ostride = 5;
   // i32 locals
-  const pq = 6, qend = 7, pj = 8, jend = 9, poRow = 10, po = 11, ta = 12, tb = 13, tend = 14;
+  const pq = 6,
+    qend = 7,
+    pj = 8,
+    jend = 9,
+    poRow = 10,
+    po = 11,
+    ta = 12,
+    tb = 13,
+    tend = 14;
   const nI32 = 9;
   // v128 locals
   const accBase = 6 + nI32;
@@ -130,7 +157,16 @@ function gramFunction(rowLen: number, p: Precision): WasmFunction {
   c.emit(op.localSet(poRow));
   c.emit(op.localGet(pq), op.localGet(qend), op.i32Ne, op.brIf(0));
   c.emit(op.end);
-  return { name: 'gram', params: [I32, I32, I32, I32, I32, I32], results: [], locals: [[nI32, I32], [nV128, V128]], code: c };
+  return {
+    name: 'gram',
+    params: [I32, I32, I32, I32, I32, I32],
+    results: [],
+    locals: [
+      [nI32, I32],
+      [nV128, V128],
+    ],
+    code: c,
+  };
 }
 
 /**
@@ -142,8 +178,19 @@ function gramFunction(rowLen: number, p: Precision): WasmFunction {
  */
 function histogramFunction(p: Precision): WasmFunction {
   const E = ELEM[p];
-  const row = 0, len = 1, lo = 2, scale = 3, ceil = 4, hist = 5, firstPos = 6, cand = 7;
-  const j = 8, ptr = 9, n = 10, b4 = 11, addr = 12;
+  const row = 0,
+    len = 1,
+    lo = 2,
+    scale = 3,
+    ceil = 4,
+    hist = 5,
+    firstPos = 6,
+    cand = 7;
+  const j = 8,
+    ptr = 9,
+    n = 10,
+    b4 = 11,
+    addr = 12;
   const v = 13;
   const c = new Code();
   c.emit(op.i32Const(0), op.localSet(j), op.localGet(row), op.localSet(ptr), op.i32Const(0), op.localSet(n));
@@ -166,7 +213,10 @@ function histogramFunction(p: Precision): WasmFunction {
     name: 'histogram',
     params: [I32, I32, F64, F64, F64, I32, I32, I32],
     results: [I32],
-    locals: [[5, I32], [1, F64]],
+    locals: [
+      [5, I32],
+      [1, F64],
+    ],
     code: c,
   };
 }
@@ -211,7 +261,10 @@ export class SimilarityBlocks {
   readonly rowHistogram: RowHistogram | null;
 
   constructor(
-    x: ArrayLike<number>, n: number, d: number, maxBlock: number,
+    x: ArrayLike<number>,
+    n: number,
+    d: number,
+    maxBlock: number,
     opts: { useWasm?: boolean; precision?: Precision; queries?: { x: ArrayLike<number>; n: number } } = {},
   ) {
     const useWasm = opts.useWasm ?? wasmSimdAvailable();
@@ -253,7 +306,14 @@ export class SimilarityBlocks {
       const firstPtr = histPtr + binBytes;
       const candPtr = firstPtr + binBytes;
       const run = exports.histogram as (
-        row: number, len: number, lo: number, scale: number, ceil: number, hist: number, firstPos: number, cand: number,
+        row: number,
+        len: number,
+        lo: number,
+        scale: number,
+        ceil: number,
+        hist: number,
+        firstPos: number,
+        cand: number,
       ) => number;
       this.rowHistogram = {
         hist: new Int32Array(buffer, histPtr, MAX_BINS),
@@ -275,11 +335,11 @@ export class SimilarityBlocks {
       this.out = new Float64Array(outLen);
     }
     for (let i = 0; i < n; i++) {
-      for (let t = 0; t < d; t++) this.xs[i * this.rowLen + t] = (x[i * d + t])!;
+      for (let t = 0; t < d; t++) this.xs[i * this.rowLen + t] = x[i * d + t]!;
     }
     if (queries && this.qs) {
       for (let i = 0; i < queries.n; i++) {
-        for (let t = 0; t < d; t++) this.qs[i * this.rowLen + t] = (queries.x[i * d + t])!;
+        for (let t = 0; t < d; t++) this.qs[i * this.rowLen + t] = queries.x[i * d + t]!;
       }
     }
   }
@@ -319,17 +379,44 @@ function jsGram(a: Float64Array, x: Float64Array, rowLen: number, q0: number, qn
     const a0 = (q0 + q) * rowLen;
     const a1 = a0 + rowLen;
     for (let j = 0; j < jn; j += 4) {
-      const b0 = j * rowLen, b1 = b0 + rowLen, b2 = b1 + rowLen, b3 = b2 + rowLen;
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      const b0 = j * rowLen,
+        b1 = b0 + rowLen,
+        b2 = b1 + rowLen,
+        b3 = b2 + rowLen;
+      let s00 = 0,
+        s01 = 0,
+        s02 = 0,
+        s03 = 0,
+        s10 = 0,
+        s11 = 0,
+        s12 = 0,
+        s13 = 0;
       for (let t = 0; t < rowLen; t++) {
-        const u0 = a[a0 + t], u1 = a[a1 + t];
-        const v0 = x[b0 + t], v1 = x[b1 + t], v2 = x[b2 + t], v3 = x[b3 + t];
-        s00 += u0! * v0!; s01 += u0! * v1!; s02 += u0! * v2!; s03 += u0! * v3!;
-        s10 += u1! * v0!; s11 += u1! * v1!; s12 += u1! * v2!; s13 += u1! * v3!;
+        const u0 = a[a0 + t],
+          u1 = a[a1 + t];
+        const v0 = x[b0 + t],
+          v1 = x[b1 + t],
+          v2 = x[b2 + t],
+          v3 = x[b3 + t];
+        s00 += u0! * v0!;
+        s01 += u0! * v1!;
+        s02 += u0! * v2!;
+        s03 += u0! * v3!;
+        s10 += u1! * v0!;
+        s11 += u1! * v1!;
+        s12 += u1! * v2!;
+        s13 += u1! * v3!;
       }
-      const o0 = q * ostride + j, o1 = o0 + ostride;
-      out[o0] = s00; out[o0 + 1] = s01; out[o0 + 2] = s02; out[o0 + 3] = s03;
-      out[o1] = s10; out[o1 + 1] = s11; out[o1 + 2] = s12; out[o1 + 3] = s13;
+      const o0 = q * ostride + j,
+        o1 = o0 + ostride;
+      out[o0] = s00;
+      out[o0 + 1] = s01;
+      out[o0 + 2] = s02;
+      out[o0 + 3] = s03;
+      out[o1] = s10;
+      out[o1 + 1] = s11;
+      out[o1 + 2] = s12;
+      out[o1 + 3] = s13;
     }
   }
 }

@@ -33,7 +33,10 @@ const mb = (bytes: number): number => Math.round((bytes / (1024 * 1024)) * 10) /
  * (before the garbage collector can reclaim what the call allocated), so it bounds what the case
  * needs from below, not the process's whole history.
  */
-export async function measure(fn: () => unknown | Promise<unknown>, opts: MeasureOptions): Promise<Pick<PerfRecord, 'medianMs' | 'minMs' | 'maxMs' | 'peakRssMb' | 'repeats'>> {
+export async function measure(
+  fn: () => unknown | Promise<unknown>,
+  opts: MeasureOptions,
+): Promise<Pick<PerfRecord, 'medianMs' | 'minMs' | 'maxMs' | 'peakRssMb' | 'repeats'>> {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   let peak = process.memoryUsage().rss;

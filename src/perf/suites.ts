@@ -108,8 +108,17 @@ async function peerCase(
   const file = join(ctx.scratchDir ?? tmpdir(), `batch-${B}.f64`);
   writeFileSync(file, new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
   const answer = await peer.run({
-    loss: name, B, D: D_LOSS, labels: Array.from(labels), x: file, params, checkParams, expect,
-    repeats: 30, budgetMs: PEER_BUDGET_MS, threads: PEER_THREADS,
+    loss: name,
+    B,
+    D: D_LOSS,
+    labels: Array.from(labels),
+    x: file,
+    params,
+    checkParams,
+    expect,
+    repeats: 30,
+    budgetMs: PEER_BUDGET_MS,
+    threads: PEER_THREADS,
   });
   const base = { suite: 'losses', name, impl: 'peer', backend: 'torch', B, D: D_LOSS, P };
   if (!answer.ok) {
@@ -123,7 +132,13 @@ async function peerCase(
   const speedup = ratio(f32);
   const { medianMs, minMs, maxMs, repeats } = answer;
   ctx.emit({
-    ...base, medianMs, minMs, maxMs, repeats, peakRssMb: NaN, speedup,
+    ...base,
+    medianMs,
+    minMs,
+    maxMs,
+    repeats,
+    peakRssMb: NaN,
+    speedup,
     error: `${peer.peers[name]!.peer}; same loss as ours (${answer.peerLoss.toPrecision(6)}); ours ${speedup}× faster (float64: ${ratio(f64)}×)`,
   });
 }
@@ -158,11 +173,15 @@ export async function tensorLossCases(ctx: SuiteContext): Promise<void> {
           const rng = new Rng(0);
           const step = tf.valueAndGrad((e: tf.Tensor) => compute(e as tf.Tensor2D, labels, params, { rng, tf }).loss);
           try {
-            const t = await measure(() => tf.tidy(() => {
-              const { value, grad } = step(x);
-              value.dataSync();
-              grad.dataSync();
-            }), quick(TENSOR_BUDGET_MS));
+            const t = await measure(
+              () =>
+                tf.tidy(() => {
+                  const { value, grad } = step(x);
+                  value.dataSync();
+                  grad.dataSync();
+                }),
+              quick(TENSOR_BUDGET_MS),
+            );
             ctx.emit({ ...base, ...t });
             const next = sizes[sizes.indexOf(B) + 1];
             if (next !== undefined && t.medianMs * (next / B) ** 3 > TENSOR_PREDICTED_MAX_MS) {
@@ -198,7 +217,9 @@ export async function evalSuite(ctx: SuiteContext): Promise<void> {
     ctx.note(`eval: query-gallery N=${N}×${N} D=${D}`);
     const g = randomUnitRows(N, D, 4);
     const qg = await measure(() => evaluateQueryGallery({ x, n: N, labels }, { x: g, n: N, labels }, D, { k }), {
-      warmup: N > 20_000 ? 0 : 1, repeats: 3, budgetMs: 60_000,
+      warmup: N > 20_000 ? 0 : 1,
+      repeats: 3,
+      budgetMs: 60_000,
     });
     ctx.emit({ suite: 'eval', name: 'exact-retrieval-query-gallery', impl: 'blocked', backend: 'js', N, D, ...qg });
   }
@@ -227,7 +248,16 @@ export async function trainSuite(ctx: SuiteContext): Promise<void> {
         const params = resolveParams(plugin.params, {}, `loss ${plugin.name}`);
         const lossOnly = await measure(() => lossStep(plugin.compute, B, emb, params), { warmup: 3, repeats: 21, budgetMs: 3_000 });
         ctx.emit({ suite: 'train', name: plugin.name, impl: 'loss-only', backend, B, D: emb, P, ...lossOnly });
-        const cfg = { ...DEFAULT_TRAIN_CONFIG, model: 'mlp' as const, hidden, embeddingDim: emb, batchSize: B, perClass: P, iterations: steps, logEvery: steps };
+        const cfg = {
+          ...DEFAULT_TRAIN_CONFIG,
+          model: 'mlp' as const,
+          hidden,
+          embeddingDim: emb,
+          batchSize: B,
+          perClass: P,
+          iterations: steps,
+          logEvery: steps,
+        };
         const stamps: number[] = [];
         let peak = 0;
         await train(cfg, data, plugin, params, {
@@ -237,15 +267,28 @@ export async function trainSuite(ctx: SuiteContext): Promise<void> {
           },
         }).then((m) => m.dispose());
         // Step times from consecutive step callbacks, after the first few (warm-up, tracing).
-        const times = stamps.slice(1).map((t, i) => t - stamps[i]!).slice(3).sort((a, b) => a - b);
+        const times = stamps
+          .slice(1)
+          .map((t, i) => t - stamps[i]!)
+          .slice(3)
+          .sort((a, b) => a - b);
         if (!times.length) continue;
         const r2 = (v: number): number => Math.round(v * 100) / 100;
         const median = r2(times[times.length >> 1]!);
         const rest = r2(median - lossOnly.medianMs - mm.medianMs);
         ctx.emit({
-          suite: 'train', name: `mlp+${plugin.name}`, impl: 'adam-step', backend, B, D: emb, P,
-          medianMs: median, minMs: r2(times[0]!), maxMs: r2(times[times.length - 1]!),
-          peakRssMb: Math.round(peak / 2 ** 20), repeats: times.length,
+          suite: 'train',
+          name: `mlp+${plugin.name}`,
+          impl: 'adam-step',
+          backend,
+          B,
+          D: emb,
+          P,
+          medianMs: median,
+          minMs: r2(times[0]!),
+          maxMs: r2(times[times.length - 1]!),
+          peakRssMb: Math.round(peak / 2 ** 20),
+          repeats: times.length,
           error: `loss ${lossOnly.medianMs} + model matmuls ${mm.medianMs} ms; the other ${rest} ms: biases, ReLU, L2 normalisation and their gradients, Adam, batch copy`,
         });
       }
@@ -260,18 +303,26 @@ export async function trainSuite(ctx: SuiteContext): Promise<void> {
  */
 async function modelMatmuls(B: number, din: number, hidden: number, emb: number): Promise<Awaited<ReturnType<typeof measure>>> {
   const rng = new Rng(4);
-  const t = (r: number, c: number): tf.Tensor2D => tf.tensor2d(Float32Array.from({ length: r * c }, () => rng.normal()), [r, c]);
+  const t = (r: number, c: number): tf.Tensor2D =>
+    tf.tensor2d(
+      Float32Array.from({ length: r * c }, () => rng.normal()),
+      [r, c],
+    );
   const [x, w1, w2, dE] = [t(B, din), t(din, hidden), t(hidden, emb), t(B, emb)];
   try {
-    return await measure(() => tf.tidy(() => {
-      const h = tf.matMul(x, w1);
-      const e = tf.matMul(h, w2);
-      // Transposes first, as the model's own gradient does (wasm's transposed matMul is far slower).
-      const dH = tf.matMul(dE, tf.transpose(w2));
-      const dW2 = tf.matMul(tf.transpose(h), dE);
-      const dW1 = tf.matMul(tf.transpose(x), dH);
-      for (const r of [e, dW2, dW1]) r.dataSync();
-    }), { warmup: 3, repeats: 21, budgetMs: 3_000 });
+    return await measure(
+      () =>
+        tf.tidy(() => {
+          const h = tf.matMul(x, w1);
+          const e = tf.matMul(h, w2);
+          // Transposes first, as the model's own gradient does (wasm's transposed matMul is far slower).
+          const dH = tf.matMul(dE, tf.transpose(w2));
+          const dW2 = tf.matMul(tf.transpose(h), dE);
+          const dW1 = tf.matMul(tf.transpose(x), dH);
+          for (const r of [e, dW2, dW1]) r.dataSync();
+        }),
+      { warmup: 3, repeats: 21, budgetMs: 3_000 },
+    );
   } finally {
     tf.dispose([x, w1, w2, dE]);
   }

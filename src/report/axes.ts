@@ -78,11 +78,17 @@ export function planPanels(rows: Row[], swept: string[], manifest: Manifest | nu
     const x =
       forced !== undefined && (forced === 'dataset' || forced === 'loss' || present.includes(forced))
         ? forced
-        : (sibling !== null ? present.find((c) => c.startsWith(sibling) && varies(c)) : undefined) ?? present.find(varies) ?? present[0] ?? 'loss';
+        : ((sibling !== null ? present.find((c) => c.startsWith(sibling) && varies(c)) : undefined) ?? present.find(varies) ?? present[0] ?? 'loss');
     byColumn.set(x, [...(byColumn.get(x) ?? []), loss]);
   }
   return [...byColumn].map(([x, ls]) =>
-    makePanel(x, rows.filter((r) => ls.includes(String(r.loss))), ls, swept, manifest),
+    makePanel(
+      x,
+      rows.filter((r) => ls.includes(String(r.loss))),
+      ls,
+      swept,
+      manifest,
+    ),
   );
 }
 

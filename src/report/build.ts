@@ -164,7 +164,9 @@ function readMeta(dir: string, folder: string): IndexEntry {
       losses: list(m.losses),
       swept: list(m.swept),
       finishedAt: typeof m.finishedAt === 'string' ? m.finishedAt : null,
-      ...(m.verdicts && typeof m.verdicts === 'object' ? { verdicts: Object.fromEntries(Object.entries(m.verdicts).filter(([, n]) => typeof n === 'number')) } : {}),
+      ...(m.verdicts && typeof m.verdicts === 'object'
+        ? { verdicts: Object.fromEntries(Object.entries(m.verdicts).filter(([, n]) => typeof n === 'number')) }
+        : {}),
     };
   } catch {
     return fallback;

@@ -40,8 +40,20 @@ function pairChart(claim: ClaimSpec, results: readonly ClaimResult[], name: stri
   for (const r of results) {
     for (const c of r.comparisons) {
       const comparison = label(c);
-      values.push({ layer: 'summary', dataset: r.dataset, comparison, mean: c.effect, ciLow: Number.isFinite(c.ciLow) ? c.ciLow : c.effect, ciHigh: Number.isFinite(c.ciHigh) ? c.ciHigh : c.effect, p: formatP(c.p), pAdjusted: formatP(c.pAdjusted), pairs: c.nPairs, verdict: r.verdict });
-      for (const p of c.pairs) values.push({ layer: 'pair', dataset: r.dataset, comparison, difference: p.a - p.b, a: p.a, b: p.b, seed: p.seed, cellA: p.aCell, cellB: p.bCell });
+      values.push({
+        layer: 'summary',
+        dataset: r.dataset,
+        comparison,
+        mean: c.effect,
+        ciLow: Number.isFinite(c.ciLow) ? c.ciLow : c.effect,
+        ciHigh: Number.isFinite(c.ciHigh) ? c.ciHigh : c.effect,
+        p: formatP(c.p),
+        pAdjusted: formatP(c.pAdjusted),
+        pairs: c.nPairs,
+        verdict: r.verdict,
+      });
+      for (const p of c.pairs)
+        values.push({ layer: 'pair', dataset: r.dataset, comparison, difference: p.a - p.b, a: p.a, b: p.b, seed: p.seed, cellA: p.aCell, cellB: p.bCell });
     }
   }
   const order = [...new Set(values.map((v) => String(v.comparison)))];
@@ -52,7 +64,13 @@ function pairChart(claim: ClaimSpec, results: readonly ClaimResult[], name: stri
     {
       transform: [{ filter: "datum.layer === 'summary'" }],
       mark: { type: 'rule', strokeWidth: 2 },
-      encoding: { x: { field: 'ciLow', type: 'quantitative', title: 'paired difference A − B (per pair; mean with 95% CI)' }, x2: { field: 'ciHigh' }, y, color: { field: 'comparison', type: 'nominal', sort: order, title: 'comparison (click to highlight)' }, opacity: hl.opacity(1) },
+      encoding: {
+        x: { field: 'ciLow', type: 'quantitative', title: 'paired difference A − B (per pair; mean with 95% CI)' },
+        x2: { field: 'ciHigh' },
+        y,
+        color: { field: 'comparison', type: 'nominal', sort: order, title: 'comparison (click to highlight)' },
+        opacity: hl.opacity(1),
+      },
     },
     {
       transform: [{ filter: "datum.layer === 'summary'" }],
@@ -111,14 +129,21 @@ function trendChart(claim: ClaimSpec & { kind: 'trend' }, results: readonly Clai
   for (const r of results) {
     for (const b of r.comparisons[0]!.blocks) {
       const group = hasLabel ? b.label : `seed ${b.seed}`;
-      for (const p of b.points) values.push({ dataset: r.dataset, group, block: `${group} · seed ${b.seed}`, seed: b.seed, cell: p.cell, x: p.x, y: p.y, rho: b.rho });
+      for (const p of b.points)
+        values.push({ dataset: r.dataset, group, block: `${group} · seed ${b.seed}`, seed: b.seed, cell: p.cell, x: p.x, y: p.y, rho: b.rho });
     }
   }
   const xs = values.map((v) => v.x as number);
   const log = wantsLog(claim.param, manifest) && xs.every((x) => x > 0);
   const groups = [...new Set(values.map((v) => String(v.group)))];
   const hl = highlight(`pick_${name.replace(/\W/g, '_')}`, 'group');
-  const x = { field: 'x', type: 'quantitative', title: log ? `${claim.param} (log scale)` : claim.param, scale: log ? { type: 'log' } : { zero: false }, axis: { values: [...new Set(xs)].sort((a, b) => a - b), labelOverlap: 'greedy' } };
+  const x = {
+    field: 'x',
+    type: 'quantitative',
+    title: log ? `${claim.param} (log scale)` : claim.param,
+    scale: log ? { type: 'log' } : { zero: false },
+    axis: { values: [...new Set(xs)].sort((a, b) => a - b), labelOverlap: 'greedy' },
+  };
   const y = { field: 'y', type: 'quantitative', title: claim.metric.text, scale: { zero: false } };
   const color = { field: 'group', type: 'nominal', sort: groups, title: `${hasLabel ? 'block' : 'seed'} (click to highlight)` };
   const layer = [
@@ -158,7 +183,10 @@ export function claimCharts(claims: readonly ClaimSpec[], results: readonly Clai
     if (mine.length === 0) return;
     const name = claimChartName(i);
     const body = claim.kind === 'trend' ? trendChart(claim, mine, name, manifest) : pairChart(claim, mine, name);
-    const subtitle = claim.kind === 'trend' ? `${claim.metric.text} against ${claim.param}; one line per block of paired cells — ${verdictSubtitle(mine)}` : `A − B per pair of cells (dots) and mean with 95% CI; ${claim.goal === 'lower' ? 'left' : 'right'} of 0 favours A — ${verdictSubtitle(mine)}`;
+    const subtitle =
+      claim.kind === 'trend'
+        ? `${claim.metric.text} against ${claim.param}; one line per block of paired cells — ${verdictSubtitle(mine)}`
+        : `A − B per pair of cells (dots) and mean with 95% CI; ${claim.goal === 'lower' ? 'left' : 'right'} of 0 favours A — ${verdictSubtitle(mine)}`;
     out.push({ name, claim: i, title: claim.text, spec: { $schema: VEGA_LITE_SCHEMA, title: { text: claim.text, subtitle }, config: CONFIG, ...body } });
   });
   return out;

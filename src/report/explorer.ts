@@ -57,7 +57,16 @@ export function explorerData(exp: ExperimentResults): ExplorerData | null {
   const grid = Array.from({ length: 61 }, (_, k) => Number((10 ** (-3 + k * 0.05)).toPrecision(3)));
   const swept = candidates.map((x) => x.tau);
   const taus = [...new Set([...grid, ...swept])].sort((a, b) => a - b);
-  return { taus, cell: c.id, dataset: c.dataset, seed: c.seed, tau, includeQuery: c.includeQuery!, embeddings: c.exampleBatch!.embeddings, labels: c.exampleBatch!.labels };
+  return {
+    taus,
+    cell: c.id,
+    dataset: c.dataset,
+    seed: c.seed,
+    tau,
+    includeQuery: c.includeQuery!,
+    embeddings: c.exampleBatch!.embeddings,
+    labels: c.exampleBatch!.labels,
+  };
 }
 
 /** In-page computation; kept in plain ES5 so the page needs nothing but the browser. */

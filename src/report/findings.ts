@@ -17,7 +17,10 @@ function claimsOf(resolved: unknown): ClaimSpec[] {
   const claims = (resolved as { claims?: unknown } | null | undefined)?.claims;
   if (!Array.isArray(claims)) return [];
   // Written by this program's loader; a hand-edited manifest's malformed entry is left out.
-  return claims.filter((c): c is ClaimSpec => c !== null && typeof c === 'object' && ['best', 'trend', 'better'].includes((c as ClaimSpec).kind) && typeof (c as ClaimSpec).text === 'string');
+  return claims.filter(
+    (c): c is ClaimSpec =>
+      c !== null && typeof c === 'object' && ['best', 'trend', 'better'].includes((c as ClaimSpec).kind) && typeof (c as ClaimSpec).text === 'string',
+  );
 }
 
 export function findingsOf(exp: ExperimentResults): Findings {

@@ -9,8 +9,7 @@ import { formatCell, type SummaryTable } from './summary-table.js';
  * Nothing may leave the page: scripts and styles only inline, no fetch, no images from anywhere
  * but data: URLs. 'unsafe-eval' because vega compiles its expressions with Function.
  */
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; font-src data:";
+export const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; font-src data:";
 
 const STYLE = `
 body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 1rem 1.5rem 3rem; color: #222; }
@@ -113,9 +112,7 @@ export function reportHtml(p: ReportPage): string {
       return `<script type="application/json" id="spec-${h(name)}">${jsonForScript(inline)}</script>`;
     })
     .join('\n');
-  const libs = p.bundles
-    .map((b) => `<script data-library="${h(b.name)}" data-version="${h(b.version)}">\n${scriptSafe(b.source)}\n</script>`)
-    .join('\n');
+  const libs = p.bundles.map((b) => `<script data-library="${h(b.name)}" data-version="${h(b.version)}">\n${scriptSafe(b.source)}\n</script>`).join('\n');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -182,7 +179,9 @@ export interface IndexEntry {
 }
 
 function verdictSummary(v: Record<string, number> | undefined): string {
-  const parts = Object.entries(v ?? {}).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
+  const parts = Object.entries(v ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`);
   return parts.join(', ') || '—';
 }
 

@@ -43,7 +43,9 @@ function readBatch(v: unknown): CellRecord['exampleBatch'] {
   if (!b || !Array.isArray(b.embeddings) || !Array.isArray(b.labels) || b.embeddings.length === 0 || b.embeddings.length !== b.labels.length) return null;
   const d = Array.isArray(b.embeddings[0]) ? (b.embeddings[0] as unknown[]).length : 0;
   const ok = d > 0 && b.embeddings.every((r) => Array.isArray(r) && r.length === d && r.every((x) => typeof x === 'number' && Number.isFinite(x)));
-  return ok && b.labels.every((l) => typeof l === 'number' && Number.isFinite(l)) ? { embeddings: b.embeddings as number[][], labels: b.labels as number[] } : null;
+  return ok && b.labels.every((l) => typeof l === 'number' && Number.isFinite(l))
+    ? { embeddings: b.embeddings as number[][], labels: b.labels as number[] }
+    : null;
 }
 
 export interface ExperimentResults {
@@ -172,9 +174,7 @@ export function readExperimentResults(experiment: string, resultsDir: string): E
   const swept = between(results.columns, 'loss', 'seed');
   const summarySwept = between(summary.columns, 'loss', 'metric');
   if (swept.join('\u0000') !== summarySwept.join('\u0000')) {
-    throw new UserError(
-      `${summaryPath}: swept columns ${show(summarySwept)} differ from those of ${resultsPath} ${show(swept)}`,
-    );
+    throw new UserError(`${summaryPath}: swept columns ${show(summarySwept)} differ from those of ${resultsPath} ${show(swept)}`);
   }
   const metrics: string[] = [];
   for (const row of summary.rows) if (!metrics.includes(String(row.metric))) metrics.push(String(row.metric));
@@ -184,7 +184,9 @@ export function readExperimentResults(experiment: string, resultsDir: string): E
   const cells: CellRecord[] = [];
   if (existsSync(cellsDir)) {
     // Cells from earlier runs of a changed experiment may linger there; only results.csv's count.
-    for (const f of readdirSync(cellsDir).filter((f) => f.endsWith('.json')).sort()) {
+    for (const f of readdirSync(cellsDir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const cell = readCell(join(cellsDir, f));
       if (cell && ids.has(cell.id)) cells.push(cell);
     }

@@ -43,11 +43,7 @@ const NOT_NEEDED = new Set(['--force']);
  * whichever way the runner recorded it (argv array or one string).
  */
 export function reproduceCommand(experiment: string, recorded: unknown): string {
-  const tokens = Array.isArray(recorded)
-    ? recorded.map(String)
-    : typeof recorded === 'string'
-      ? splitCommandLine(recorded)
-      : [];
+  const tokens = Array.isArray(recorded) ? recorded.map(String) : typeof recorded === 'string' ? splitCommandLine(recorded) : [];
   const run = tokens.indexOf('run');
   let target = experiment;
   let before: string[] = [];
@@ -57,7 +53,9 @@ export function reproduceCommand(experiment: string, recorded: unknown): string 
     before = firstOption >= 0 ? tokens.slice(firstOption, run) : [];
     // The experiment is the first positional after `run` (options may come before it).
     const rest = tokens.slice(run + 1);
-    const pos = rest.findIndex((t, i) => !t.startsWith('-') && (i === 0 || !rest[i - 1]!.startsWith('-') || rest[i - 1]!.includes('=') || NOT_NEEDED.has(rest[i - 1]!)));
+    const pos = rest.findIndex(
+      (t, i) => !t.startsWith('-') && (i === 0 || !rest[i - 1]!.startsWith('-') || rest[i - 1]!.includes('=') || NOT_NEEDED.has(rest[i - 1]!)),
+    );
     if (pos >= 0) {
       target = rest[pos]!;
       after = [...rest.slice(0, pos), ...rest.slice(pos + 1)];

@@ -137,11 +137,7 @@ function withHighlight(layers: unknown[], name: string): unknown[] {
 }
 
 /** Mean line + 95% CI band on a numeric axis; bars/points with CI error bars on categories. */
-function meanWithCi(
-  panel: Panel,
-  color: Record<string, unknown>,
-  opts: { detail?: string; offset?: { field: string; sort: string[] } } = {},
-): unknown[] {
+function meanWithCi(panel: Panel, color: Record<string, unknown>, opts: { detail?: string; offset?: { field: string; sort: string[] } } = {}): unknown[] {
   const x = xEncoding(panel);
   // The chart's subtitle names y; a title per panel would be taller than the panel itself.
   const y = { field: 'mean', type: 'quantitative', title: null, scale: { zero: false } };
@@ -164,13 +160,7 @@ function meanWithCi(
   ];
 }
 
-function facetSpec(
-  values: Record<string, unknown>[],
-  rowField: string,
-  rowOrder: string[],
-  datasets: string[],
-  layer: unknown[],
-): VlSpec {
+function facetSpec(values: Record<string, unknown>[], rowField: string, rowOrder: string[], datasets: string[], layer: unknown[]): VlSpec {
   return {
     data: { values },
     facet: {
@@ -250,7 +240,11 @@ export function metricsChart(full: ExperimentResults): ChartSpec | null {
   });
   const xs = distinctStrings(panels.map((p) => p.x)).join(', ');
   const title = `${exp.experiment}: retrieval metrics vs ${xs}`;
-  return { name: 'metrics', title, spec: topLevel({ text: title, subtitle: 'y: mean over seeds; band / error bar: 95% confidence interval of the mean' }, specs) };
+  return {
+    name: 'metrics',
+    title,
+    spec: topLevel({ text: title, subtitle: 'y: mean over seeds; band / error bar: 95% confidence interval of the mean' }, specs),
+  };
 }
 
 const AP_QUANTITY: Record<string, { label: string; row: string }> = {
@@ -266,10 +260,10 @@ function conventionNote(cells: CellRecord[], losses: string[]): string {
   for (const loss of losses) {
     const seen = new Set(cells.filter((c) => c.loss === loss && c.includeQuery !== null).map((c) => c.includeQuery));
     if (seen.size === 0) continue;
-    const text = seen.size > 1 ? 'mixed query conventions' : seen.has(true) ? 'query counted as its own positive (paper\'s code)' : 'query excluded (standard)';
+    const text = seen.size > 1 ? 'mixed query conventions' : seen.has(true) ? "query counted as its own positive (paper's code)" : 'query excluded (standard)';
     parts.push(`${loss}: ${text}`);
   }
-  return parts.length ? `estimate and true AP under the same convention — ${parts.join('; ')}` : 'estimate and true AP under the loss\'s own query convention';
+  return parts.length ? `estimate and true AP under the same convention — ${parts.join('; ')}` : "estimate and true AP under the loss's own query convention";
 }
 
 const ESTIMATOR = 'estimator.name';
@@ -292,18 +286,14 @@ function byEstimator(exp: ExperimentResults): ExperimentResults {
 /** Chart 2: the surrogate's AP estimate beside the exact AP, and their gap, per dataset. */
 export function apEstimateChart(results: ExperimentResults): ChartSpec | null {
   const exp = byEstimator(results);
-  const withEstimate = new Set(
-    exp.summary.filter((r) => r.metric === 'apEstimate' && typeof r.mean === 'number').map((r) => String(r.loss)),
-  );
+  const withEstimate = new Set(exp.summary.filter((r) => r.metric === 'apEstimate' && typeof r.mean === 'number').map((r) => String(r.loss)));
   const rows = exp.summary.filter(
     (r) => (AP_ESTIMATE_METRICS as readonly string[]).includes(String(r.metric)) && typeof r.mean === 'number' && withEstimate.has(String(r.loss)),
   );
   if (rows.length === 0) return null;
   const datasets = datasetsOf(exp);
   const panels = planPanels(rows, exp.swept, exp.manifest);
-  const rowOrder = distinctStrings(Object.values(AP_QUANTITY).map((q) => q.row)).filter((row) =>
-    rows.some((r) => AP_QUANTITY[String(r.metric)]!.row === row),
-  );
+  const rowOrder = distinctStrings(Object.values(AP_QUANTITY).map((q) => q.row)).filter((row) => rows.some((r) => AP_QUANTITY[String(r.metric)]!.row === row));
   const index = cellIndex(exp);
   const role = exp.swept.includes(ESTIMATOR) ? 'estimator' : 'loss';
   const specs = panels.map((panel, i) => {
@@ -341,7 +331,14 @@ export function apEstimateChart(results: ExperimentResults): ChartSpec | null {
   const losses = distinctStrings(rows.map((r) => r.loss));
   const xs = distinctStrings(panels.map((p) => p.x)).join(', ');
   const title = `${exp.experiment}: estimated vs true AP against ${xs}`;
-  return { name: 'ap-estimate', title, spec: topLevel({ text: title, subtitle: [conventionNote(exp.cells, losses), 'y: mean over seeds; band / error bar: 95% confidence interval of the mean'] }, specs) };
+  return {
+    name: 'ap-estimate',
+    title,
+    spec: topLevel(
+      { text: title, subtitle: [conventionNote(exp.cells, losses), 'y: mean over seeds; band / error bar: 95% confidence interval of the mean'] },
+      specs,
+    ),
+  };
 }
 
 function thin<T>(points: T[], max: number): T[] {
@@ -355,10 +352,7 @@ function thin<T>(points: T[], max: number): T[] {
 const IGNORED_SWEPT_KEYS = new Set(['seed', 'dataset', 'loss']);
 
 /** Colour labels for curves: the cell's swept values that differ between cells (not the seed). */
-function curveSeries(
-  cells: CellRecord[],
-  lossOrder: string[],
-): { label: (c: CellRecord) => string; order: string[]; title: string; ordinal: boolean } {
+function curveSeries(cells: CellRecord[], lossOrder: string[]): { label: (c: CellRecord) => string; order: string[]; title: string; ordinal: boolean } {
   const losses = distinctStrings([...lossOrder, ...cells.map((c) => c.loss)]).filter((l) => cells.some((c) => c.loss === l));
   const keys = distinctStrings(cells.flatMap((c) => Object.keys(c.swept))).filter(
     (k) => !IGNORED_SWEPT_KEYS.has(k) && !isEstimatorColumn(k) && distinctStrings(cells.map((c) => c.swept[k] ?? null)).length > 1,
@@ -390,7 +384,14 @@ export function trainingCurvesChart(exp: ExperimentResults): ChartSpec | null {
   const seen = new Set<string>();
   const cells = exp.cells.filter((c) => {
     if (c.curve.length === 0) return false;
-    const k = JSON.stringify([c.dataset, c.loss, c.seed, ...Object.entries(c.swept).filter(([key]) => !isEstimatorColumn(key)).sort()]);
+    const k = JSON.stringify([
+      c.dataset,
+      c.loss,
+      c.seed,
+      ...Object.entries(c.swept)
+        .filter(([key]) => !isEstimatorColumn(key))
+        .sort(),
+    ]);
     if (seen.has(k)) return false;
     seen.add(k);
     return true;

@@ -36,7 +36,7 @@ export const OPTIM_PARAM_SPECS: readonly ParamSpec[] = [
   { name: 'weightDecay', type: 'number', min: 0, default: D.weightDecay, doc: 'L2 weight decay added to the gradient (PyTorch Adam weight_decay)' },
   { name: 'iterations', type: 'integer', min: 0, default: D.iterations, doc: 'training steps (0 = the untrained model)' },
   { name: 'batchSize', type: 'integer', min: 2, default: D.batchSize, doc: 'batch size B (a multiple of perClass)' },
-  { name: 'perClass', type: 'integer', min: 2, default: D.perClass, doc: 'samples per class in a batch (the paper\'s P)' },
+  { name: 'perClass', type: 'integer', min: 2, default: D.perClass, doc: "samples per class in a batch (the paper's P)" },
   { name: 'seed', type: 'integer', min: 0, max: 4294967295, default: D.seed, doc: 'seed of the initialisation, batches and loss randomness' },
   { name: 'withReplacement', type: 'boolean', default: D.withReplacement, doc: 'sample a class with fewer than perClass items with replacement' },
   { name: 'logEvery', type: 'integer', min: 1, default: D.logEvery, doc: 'record loss and AP estimate every this many steps' },

@@ -151,7 +151,15 @@ function conv3x3Op(inputGrad: boolean): (x: tf.Tensor4D, w: tf.Tensor4D) => tf.T
       gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
         const dx = inputGrad ? tf.conv2d(dy, tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]), 1, 'same') : tf.zerosLike(xs);
-        const xpad = tf.transpose(tf.pad(xs, [[0, 0], [1, 1], [1, 1], [0, 0]]), [3, 1, 2, 0]) as tf.Tensor4D;
+        const xpad = tf.transpose(
+          tf.pad(xs, [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ]),
+          [3, 1, 2, 0],
+        ) as tf.Tensor4D;
         const dyk = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
         const dw = tf.transpose(tf.conv2d(xpad, dyk, 1, 'valid'), [1, 2, 0, 3]);
         return [dx, dw];
@@ -202,9 +210,7 @@ export function createModel(spec: ModelSpec, rng: Rng): EmbeddingModel {
       const b1 = zeros([h]);
       const w2 = normalWeights(rng, [h, e], glorotStd(h, e));
       const b2 = zeros([e]);
-      return build(spec, [w1, b1, w2, b2], (x) =>
-        dense(tf.relu(dense(x, w1 as tf.Tensor2D, b1 as tf.Tensor1D, false)), w2 as tf.Tensor2D, b2 as tf.Tensor1D),
-      );
+      return build(spec, [w1, b1, w2, b2], (x) => dense(tf.relu(dense(x, w1 as tf.Tensor2D, b1 as tf.Tensor1D, false)), w2 as tf.Tensor2D, b2 as tf.Tensor1D));
     }
     case 'convnet': {
       const [ih, iw, ic] = spec.imageShape!;

@@ -57,7 +57,10 @@ function gatherRows(split: Split, idx: Int32Array, into: Float32Array, labels: I
 
 function checkData(data: LoadedDataset): void {
   const { train, test } = data;
-  for (const [name, s] of [['train', train], ['test', test]] as const) {
+  for (const [name, s] of [
+    ['train', train],
+    ['test', test],
+  ] as const) {
     if (s.x.length !== s.n * s.dim || s.labels.length !== s.n) {
       throw new UserError(`dataset ${show(data.name)}: ${name} split has ${s.x.length} values and ${s.labels.length} labels for ${s.n} rows of ${s.dim}`);
     }
@@ -101,13 +104,7 @@ function embedSplit(model: EmbeddingModel, split: Split): Float32Array {
  * cfg.iterations: iterations = 0 gives exactly the model a run starts from.
  * The curve holds steps 1, every multiple of cfg.logEvery, and the last (steps count from 1).
  */
-export async function train(
-  cfg: TrainConfig,
-  data: LoadedDataset,
-  loss: LossPlugin,
-  lossParams: Params,
-  opts: TrainOptions = {},
-): Promise<TrainedModel> {
+export async function train(cfg: TrainConfig, data: LoadedDataset, loss: LossPlugin, lossParams: Params, opts: TrainOptions = {}): Promise<TrainedModel> {
   const c = resolveTrainConfig(cfg as unknown as Record<string, unknown>, 'train');
   checkData(data);
   const root = new Rng(c.seed);
@@ -137,11 +134,17 @@ export async function train(
           let apPerQuery: Float64Array | undefined;
           const value = tf.tidy(() => {
             const x = tf.tensor2d(xb, [b, d]);
-            const { value: lossT, grads } = lossAndGrads(model, loss, () => {
-              const out = loss.compute(model.apply(x), yb, lossParams, { rng: lossRng, tf });
-              apPerQuery = out.apPerQuery;
-              return out.loss;
-            }, () => `loss ${loss.name} returned a value that does not depend on the embeddings at step ${step}; compute it from them (a batch without pairs should still give a loss connected to them, e.g. 0 · sum(embeddings))`);
+            const { value: lossT, grads } = lossAndGrads(
+              model,
+              loss,
+              () => {
+                const out = loss.compute(model.apply(x), yb, lossParams, { rng: lossRng, tf });
+                apPerQuery = out.apPerQuery;
+                return out.loss;
+              },
+              () =>
+                `loss ${loss.name} returned a value that does not depend on the embeddings at step ${step}; compute it from them (a batch without pairs should still give a loss connected to them, e.g. 0 · sum(embeddings))`,
+            );
             const v = lossT.dataSync()[0]!;
             // Checked before the update, so a diverged step never reaches the weights.
             if (!Number.isFinite(v)) {

@@ -23,8 +23,13 @@ describe('defineLoss', () => {
 
   it('with only a kernel, compute is the kernel as a tfjs op with its gradient', async () => {
     await selectBackend('cpu');
-    const e = tf.tensor2d([[1, 2], [3, -1]]);
-    const { value, grad } = tf.valueAndGrad((t: tf.Tensor) => squares.compute(t as tf.Tensor2D, Int32Array.from([0, 0]), { scale: 3 }, { rng: new Rng(0), tf }).loss)(e);
+    const e = tf.tensor2d([
+      [1, 2],
+      [3, -1],
+    ]);
+    const { value, grad } = tf.valueAndGrad(
+      (t: tf.Tensor) => squares.compute(t as tf.Tensor2D, Int32Array.from([0, 0]), { scale: 3 }, { rng: new Rng(0), tf }).loss,
+    )(e);
     expect(value.dataSync()[0]).toBeCloseTo(3 * (1 + 4 + 9 + 1), 5);
     expect(Array.from(grad.dataSync())).toEqual([6, 12, 18, -6]);
   });
@@ -35,7 +40,9 @@ describe('defineLoss', () => {
   });
 
   it('with neither compute nor kernel, a UserError naming the loss', () => {
-    expect(() => defineLoss({ name: 'empty', description: 'x', params: [] })).toThrow(new UserError('defineLoss("empty"): give "compute" (tfjs ops) or "kernel" (float64 with its gradient)'));
+    expect(() => defineLoss({ name: 'empty', description: 'x', params: [] })).toThrow(
+      new UserError('defineLoss("empty"): give "compute" (tfjs ops) or "kernel" (float64 with its gradient)'),
+    );
   });
 
   it('its result registers like any plugin', () => {

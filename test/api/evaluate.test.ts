@@ -23,7 +23,10 @@ describe('evaluate (public API)', () => {
       await evaluate(rows(x, n, d), Array.from(labels)),
       await evaluate({ data: x, shape: [n, d] }, labels),
       // Small integers: exact in float32 too, so the tensor's scores are the same numbers.
-      await evaluate(tf.tensor2d(Float32Array.from(x), [n, d]), Array.from(labels, (l) => `class-${l}`)),
+      await evaluate(
+        tf.tensor2d(Float32Array.from(x), [n, d]),
+        Array.from(labels, (l) => `class-${l}`),
+      ),
     ];
     for (const m of got) {
       expect(m.queries).toBe(want.queries);
@@ -50,14 +53,63 @@ describe('evaluate (public API)', () => {
   it('bad input is a one-line UserError naming the argument and what is allowed', async () => {
     const cases: Array<[Promise<unknown>, RegExp]> = [
       [evaluate({ data: new Float32Array(10), shape: [3, 4] }, [0, 0, 1]), /^evaluate: embeddings: 10 values for shape \[3, 4\]; expected 12$/],
-      [evaluate([[1, 0], [0, 1, 2]], [0, 0]), /^evaluate: embeddings\[1\]: expected 2 numbers like row 0, got \[0,1,2\]$/],
-      [evaluate([[1, 0], [NaN, 1]], [0, 0]), /^evaluate: embeddings: row 1, column 0 is NaN; every value must be a finite number$/],
-      [evaluate([[1, 0], [0, 1]], [0]), /^evaluate: labels: 1 labels for 2 embedding rows; the counts must be equal$/],
-      [evaluate([[1, 0], [0, 1]], [0, 1]), /^evaluate: no item has another item of its class/],
-      [evaluate([[1, 0], [0, 1]], [0, 0], { k: [0] }), /^evaluate: options\.k is \[0\]; expected a non-empty array of positive integers/],
+      [
+        evaluate(
+          [
+            [1, 0],
+            [0, 1, 2],
+          ],
+          [0, 0],
+        ),
+        /^evaluate: embeddings\[1\]: expected 2 numbers like row 0, got \[0,1,2\]$/,
+      ],
+      [
+        evaluate(
+          [
+            [1, 0],
+            [NaN, 1],
+          ],
+          [0, 0],
+        ),
+        /^evaluate: embeddings: row 1, column 0 is NaN; every value must be a finite number$/,
+      ],
+      [
+        evaluate(
+          [
+            [1, 0],
+            [0, 1],
+          ],
+          [0],
+        ),
+        /^evaluate: labels: 1 labels for 2 embedding rows; the counts must be equal$/,
+      ],
+      [
+        evaluate(
+          [
+            [1, 0],
+            [0, 1],
+          ],
+          [0, 1],
+        ),
+        /^evaluate: no item has another item of its class/,
+      ],
+      [
+        evaluate(
+          [
+            [1, 0],
+            [0, 1],
+          ],
+          [0, 0],
+          { k: [0] },
+        ),
+        /^evaluate: options\.k is \[0\]; expected a non-empty array of positive integers/,
+      ],
     ];
     for (const [p, re] of cases) {
-      const e = await p.then(() => null, (err: unknown) => err);
+      const e = await p.then(
+        () => null,
+        (err: unknown) => err,
+      );
       expect(e).toBeInstanceOf(UserError);
       expect((e as Error).message).toMatch(re);
     }

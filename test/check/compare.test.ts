@@ -3,7 +3,15 @@ import { cellKey, compareRuns, failed, trackedMetrics, DEFAULT_TOLERANCE } from 
 
 const header = ['experiment', 'cell', 'dataset', 'loss', 'loss.params.tau', 'seed', 'map', 'recallAt1', 'trainMs'];
 const row = (cell: string, map: string, recall = '0.8', trainMs = '1000') => ({
-  experiment: 'ci', cell, dataset: 'synthetic', loss: 'smooth-ap', 'loss.params.tau': '0.01', seed: '0', map, recallAt1: recall, trainMs,
+  experiment: 'ci',
+  cell,
+  dataset: 'synthetic',
+  loss: 'smooth-ap',
+  'loss.params.tau': '0.01',
+  seed: '0',
+  map,
+  recallAt1: recall,
+  trainMs,
 });
 
 describe('compareRuns', () => {
@@ -58,6 +66,10 @@ describe('cellKey', () => {
     const rows = compareRuns([a], [b], ['map'], {}, (r) => cellKey(r, ['loss.params.tau']));
     expect(failed(rows)).toEqual([]);
     const moved = compareRuns([a], [{ ...b, 'loss.params.tau': '0.1' }], ['map'], {}, (r) => cellKey(r, ['loss.params.tau']));
-    expect(failed(moved).map((r) => r.verdict).sort()).toEqual(['MISSING', 'NEW']);
+    expect(
+      failed(moved)
+        .map((r) => r.verdict)
+        .sort(),
+    ).toEqual(['MISSING', 'NEW']);
   });
 });

@@ -11,13 +11,13 @@ describe('bench check and the inputs of the baseline', () => {
     plugins: plugin ? { mine: { file: '/p/mine.js', sha256: plugin } } : {},
   });
 
-  it('names every data file and plugin whose digest is not the baseline\'s', () => {
+  it("names every data file and plugin whose digest is not the baseline's", () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'exp.manifest.json'), JSON.stringify({ inputs: inputs({ '/d/a.npy': 'a'.repeat(64), '/d/b.txt': 'b'.repeat(64) }, 'p1') }));
     expect(inputDifferences(dir, 'exp', inputs({ '/d/a.npy': 'a'.repeat(64), '/d/b.txt': 'b'.repeat(64) }, 'p1'))).toEqual([]);
     expect(inputDifferences(dir, 'exp', inputs({ '/d/a.npy': 'c'.repeat(64), '/d/b.txt': 'b'.repeat(64) }, 'p2'))).toEqual([
       `data file /d/a.npy: ${'a'.repeat(12)} in the baseline, ${'c'.repeat(12)} now`,
-      'plugin of loss mine differs from the baseline\'s',
+      "plugin of loss mine differs from the baseline's",
     ]);
   });
 

@@ -7,13 +7,48 @@ import { pinnedClaims, unansweredPins } from '../../src/check/claims.js';
 import type { ClaimResult, Comparison } from '../../src/claims/evaluate.js';
 import type { BetterClaim } from '../../src/claims/types.js';
 
-const claim: BetterClaim = { kind: 'better', text: 'trained beats untrained', where: {}, pin: 'holds', param: null, a: 'map', b: ['untrainedMap'], metrics: [], goal: 'higher' };
-const comparison: Comparison = { label: 'map − untrainedMap', metric: 'map − untrainedMap', aMean: 0.3, bMean: 0.1, effect: 0.2, ciLow: 0.1, ciHigh: 0.3, p: 0.01, pAdjusted: 0.01, nPairs: 4, sign: 1, seedsNeeded: 1, pairs: [], blocks: [] };
-const result = (dataset: string, verdict: ClaimResult['verdict']): ClaimResult => ({ claim, dataset, verdict, decisive: comparison, comparisons: [comparison] });
+const claim: BetterClaim = {
+  kind: 'better',
+  text: 'trained beats untrained',
+  where: {},
+  pin: 'holds',
+  param: null,
+  a: 'map',
+  b: ['untrainedMap'],
+  metrics: [],
+  goal: 'higher',
+};
+const comparison: Comparison = {
+  label: 'map − untrainedMap',
+  metric: 'map − untrainedMap',
+  aMean: 0.3,
+  bMean: 0.1,
+  effect: 0.2,
+  ciLow: 0.1,
+  ciHigh: 0.3,
+  p: 0.01,
+  pAdjusted: 0.01,
+  nPairs: 4,
+  sign: 1,
+  seedsNeeded: 1,
+  pairs: [],
+  blocks: [],
+};
+const result = (dataset: string, verdict: ClaimResult['verdict']): ClaimResult => ({
+  claim,
+  dataset,
+  verdict,
+  decisive: comparison,
+  comparisons: [comparison],
+});
 
 describe('pinned claim verdicts', () => {
   it('flags each dataset whose verdict differs from the pin', () => {
-    const rows = pinnedClaims([result('synthetic', 'holds'), result('mnist', 'inconclusive'), { ...result('x', 'holds'), claim: { ...claim, pin: undefined as never } }]);
+    const rows = pinnedClaims([
+      result('synthetic', 'holds'),
+      result('mnist', 'inconclusive'),
+      { ...result('x', 'holds'), claim: { ...claim, pin: undefined as never } },
+    ]);
     expect(rows.map((r) => [r.dataset, r.pinned, r.now, r.ok])).toEqual([
       ['synthetic', 'holds', 'holds', true],
       ['mnist', 'holds', 'inconclusive', false],
@@ -31,7 +66,7 @@ const bench = (...args: string[]) => {
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
-describe('bench check with the ci experiment\'s pinned claim', () => {
+describe("bench check with the ci experiment's pinned claim", () => {
   it('passes as the code stands and fails, naming the claim, when a change flips it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rankbench-pins-'));
     const a = bench('--update', '--baseline-dir', dir);

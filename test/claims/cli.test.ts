@@ -18,7 +18,9 @@ describe('bench run with claims', () => {
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines.at(-2)).toBe('Claims (paired comparisons over seeds, 95%):');
-    expect(lines.at(-1)).toMatch(/^holds {12}synthetic: Training raises mAP above the untrained model's \(map − untrainedMap: Δ \+\d\.\d{4} \[\+\d\.\d{4}, \+\d\.\d{4}\], p = \d\.\d{4}, 4 pairs\)$/);
+    expect(lines.at(-1)).toMatch(
+      /^holds {12}synthetic: Training raises mAP above the untrained model's \(map − untrainedMap: Δ \+\d\.\d{4} \[\+\d\.\d{4}, \+\d\.\d{4}\], p = \d\.\d{4}, 4 pairs\)$/,
+    );
 
     const results = parse(readFileSync(join(root, 'ci', 'results.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     const d = results.map((row) => Number(row.map) - Number(row.untrainedMap));
@@ -34,7 +36,16 @@ describe('bench run with claims', () => {
     const claims = parse(readFileSync(join(root, 'ci', 'claims.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     expect(claims).toHaveLength(1);
     const c = claims[0]!;
-    expect(c).toMatchObject({ claim: "Training raises mAP above the untrained model's", dataset: 'synthetic', kind: 'better', verdict: 'holds', n_pairs: '4', decisive: 'true', pin: 'holds', compared: 'map − untrainedMap' });
+    expect(c).toMatchObject({
+      claim: "Training raises mAP above the untrained model's",
+      dataset: 'synthetic',
+      kind: 'better',
+      verdict: 'holds',
+      n_pairs: '4',
+      decisive: 'true',
+      pin: 'holds',
+      compared: 'map − untrainedMap',
+    });
     expect(Number(c.effect)).toBeCloseTo(mean, 12);
     expect(Number(c.p)).toBeCloseTo(p, 10);
     expect(Number(c.ci_low)).toBeCloseTo(mean - half, 7);

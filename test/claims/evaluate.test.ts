@@ -6,12 +6,17 @@ import type { BestClaim, BetterClaim, ClaimSpec, TrendClaim } from '../../src/cl
 const TAU = 'loss.params.tau';
 const metric = (text: string) => {
   const abs = text.startsWith('|');
-  const [a, b] = text.replace(/\|/g, '').split('-').map((s) => s.trim());
+  const [a, b] = text
+    .replace(/\|/g, '')
+    .split('-')
+    .map((s) => s.trim());
   return { a: a!, ...(b ? { b } : {}), abs, text };
 };
 
 /** results.csv rows as text, as the runner has them. */
-function rows(spec: Array<{ dataset?: string; loss?: string; tau?: number | null; seed: number; map?: number; untrainedMap?: number; apGap?: number }>): ResultRow[] {
+function rows(
+  spec: Array<{ dataset?: string; loss?: string; tau?: number | null; seed: number; map?: number; untrainedMap?: number; apGap?: number }>,
+): ResultRow[] {
   return spec.map((s, i) => ({
     cell: `c${i}`,
     dataset: s.dataset ?? 'synthetic',
@@ -80,7 +85,11 @@ describe('best', () => {
     expect(r!.comparisons[1]!.nPairs).toBe(3);
     expect(r!.verdict).toBe('not enough seeds');
     expect(verdictLines([r!])[0]).toMatch(/^not enough seeds +synthetic: τ = 0.01 gives the highest mAP .*2 pairs; a verdict needs 3 or more pairs/);
-    const one = evaluateClaims([best], table.filter((r) => r.seed === '0'), [TAU]);
+    const one = evaluateClaims(
+      [best],
+      table.filter((r) => r.seed === '0'),
+      [TAU],
+    );
     expect(one[0]!.verdict).toBe('not enough seeds');
     expect(one[0]!.decisive.nPairs).toBe(1);
     expect(Number.isNaN(one[0]!.decisive.p)).toBe(true);
@@ -96,21 +105,31 @@ describe('best', () => {
     const [r] = evaluateClaims([best], noisy, [TAU]);
     expect(r!.verdict).toBe('inconclusive');
     // Differences 0.01, −0.02, 0.03, 0: mean 0.005, sd = sqrt(0.00065/3).
-    const sd = Math.sqrt(((0.005) ** 2 + 0.025 ** 2 + 0.025 ** 2 + 0.005 ** 2) / 3);
+    const sd = Math.sqrt((0.005 ** 2 + 0.025 ** 2 + 0.025 ** 2 + 0.005 ** 2) / 3);
     expect(r!.decisive.effect).toBeCloseTo(0.005, 12);
     // Normal approximation of the seeds for 80% power: ((1.96 + 0.84) sd / 0.005)² ≈ 68; t adds a little.
-    const approx = ((1.96 + 0.84) * sd / 0.005) ** 2;
+    const approx = (((1.96 + 0.84) * sd) / 0.005) ** 2;
     expect(r!.decisive.seedsNeeded).toBeGreaterThanOrEqual(Math.floor(approx));
     expect(r!.decisive.seedsNeeded).toBeLessThan(approx * 1.15);
     expect(verdictLines([r!])[0]).toContain(`about ${r!.decisive.seedsNeeded} seeds would probably decide it`);
   });
 
   it('zero variance: the same difference in every seed decides at once', () => {
-    const exact = rows([0, 1, 2].flatMap((s) => [{ tau: 0.01, seed: s, map: 0.6 + s / 10 }, { tau: 0.1, seed: s, map: 0.5 + s / 10 }]));
+    const exact = rows(
+      [0, 1, 2].flatMap((s) => [
+        { tau: 0.01, seed: s, map: 0.6 + s / 10 },
+        { tau: 0.1, seed: s, map: 0.5 + s / 10 },
+      ]),
+    );
     const [r] = evaluateClaims([best], exact, [TAU]);
     expect(r!.verdict).toBe('holds');
     expect(r!.decisive.p).toBe(0);
-    const tie = rows([0, 1, 2].flatMap((s) => [{ tau: 0.01, seed: s, map: 0.5 }, { tau: 0.1, seed: s, map: 0.5 }]));
+    const tie = rows(
+      [0, 1, 2].flatMap((s) => [
+        { tau: 0.01, seed: s, map: 0.5 },
+        { tau: 0.1, seed: s, map: 0.5 },
+      ]),
+    );
     const [t] = evaluateClaims([best], tie, [TAU]);
     expect(t!.verdict).toBe('inconclusive');
     expect(t!.decisive.p).toBe(1);
@@ -119,7 +138,16 @@ describe('best', () => {
 
 describe('better', () => {
   it('compares two losses on each metric, per dataset, Holm over all comparisons', () => {
-    const claim: BetterClaim = { kind: 'better', text: 'A beats B and C', where: {}, param: 'loss.name', a: 'A', b: ['B', 'C'], metrics: [metric('map')], goal: 'higher' };
+    const claim: BetterClaim = {
+      kind: 'better',
+      text: 'A beats B and C',
+      where: {},
+      param: 'loss.name',
+      a: 'A',
+      b: ['B', 'C'],
+      metrics: [metric('map')],
+      goal: 'higher',
+    };
     const data = rows(
       ['synthetic', 'mnist'].flatMap((dataset) =>
         [0, 1, 2].flatMap((s) => [
@@ -139,7 +167,15 @@ describe('better', () => {
     const table = claimsTable(rs);
     expect(table.rows).toHaveLength(4);
     expect(table.rows.filter((r) => r.decisive === 'true')).toHaveLength(2);
-    expect(table.rows[0]).toMatchObject({ claim: 'A beats B and C', dataset: 'synthetic', kind: 'better', verdict: 'holds', n_pairs: '3', compared: 'A vs B', metric: 'map' });
+    expect(table.rows[0]).toMatchObject({
+      claim: 'A beats B and C',
+      dataset: 'synthetic',
+      kind: 'better',
+      verdict: 'holds',
+      n_pairs: '3',
+      compared: 'A vs B',
+      metric: 'map',
+    });
   });
 
   it('two metrics of the same cells: every cell is a pair (trained vs untrained)', () => {

@@ -42,8 +42,23 @@ describe('claims in experiment files', () => {
     pin: holds
 `);
     expect(experiment.claims).toEqual([
-      { kind: 'best', text: 'tau 0.01 is best', where: {}, param: 'loss.params.tau', value: 0.01, metric: { a: 'map', abs: false, text: 'map' }, goal: 'higher' },
-      { kind: 'trend', text: 'gap grows with tau', where: {}, param: 'loss.params.tau', metric: { a: 'apEstimate', b: 'trueAP', abs: true, text: '|apEstimate - trueAP|' }, direction: 'increasing' },
+      {
+        kind: 'best',
+        text: 'tau 0.01 is best',
+        where: {},
+        param: 'loss.params.tau',
+        value: 0.01,
+        metric: { a: 'map', abs: false, text: 'map' },
+        goal: 'higher',
+      },
+      {
+        kind: 'trend',
+        text: 'gap grows with tau',
+        where: {},
+        param: 'loss.params.tau',
+        metric: { a: 'apEstimate', b: 'trueAP', abs: true, text: '|apEstimate - trueAP|' },
+        direction: 'increasing',
+      },
       { kind: 'better', text: 'trained beats untrained', where: {}, pin: 'holds', param: null, a: 'map', b: ['untrainedMap'], metrics: [], goal: 'higher' },
     ]);
   });
@@ -59,7 +74,9 @@ describe('claims in experiment files', () => {
     expect(m).toMatch(/claims\[0\]\.trend\.metric: unknown metric "mapp"; allowed: map, mapAtR/);
     m = message(`  - text: x\n    trend: { param: loss.params.tau, metric: map, direction: up }\n`);
     expect(m).toContain('claims[0].trend.direction: "up" is not allowed; expected increasing or decreasing');
-    m = message(`  - text: x\n    best: { param: loss.params.tau, value: 0.1, metric: map }\n    trend: { param: loss.params.tau, metric: map, direction: increasing }\n`);
+    m = message(
+      `  - text: x\n    best: { param: loss.params.tau, value: 0.1, metric: map }\n    trend: { param: loss.params.tau, metric: map, direction: increasing }\n`,
+    );
     expect(m).toContain('claims[0]: has best and trend; expected exactly one of best, trend, better');
     m = message(`  - text: x\n    better: { a: map, b: untrainedMap }\n    pin: yes\n`);
     expect(m).toContain('claims[0].pin: "yes" is not allowed; expected one of holds, does not hold, inconclusive, not enough seeds');
@@ -74,12 +91,16 @@ describe('claims in experiment files', () => {
   });
 });
 
-describe('shipped experiments state the paper\'s findings', () => {
+describe("shipped experiments state the paper's findings", () => {
   it('each shipped experiment file declares its claims', async () => {
     const { createLossRegistry } = await import('../../src/losses/index.js');
     const reg = createLossRegistry();
-    const kinds = (name: string) => (loadExperiment(`experiments/${name}.yaml`, { registry: reg }).experiment.claims ?? []).map((c) => [c.kind, 'param' in c ? c.param : null]);
-    expect(kinds('ablation-tau')).toEqual([['best', 'loss.params.tau'], ['trend', 'loss.params.tau']]);
+    const kinds = (name: string) =>
+      (loadExperiment(`experiments/${name}.yaml`, { registry: reg }).experiment.claims ?? []).map((c) => [c.kind, 'param' in c ? c.param : null]);
+    expect(kinds('ablation-tau')).toEqual([
+      ['best', 'loss.params.tau'],
+      ['trend', 'loss.params.tau'],
+    ]);
     expect(kinds('ablation-p')).toEqual([['trend', 'train.perClass']]);
     expect(kinds('ablation-batch')).toEqual([['trend', 'train.batchSize']]);
     expect(kinds('ap-estimate')).toEqual([['trend', 'estimator.params.tau']]);

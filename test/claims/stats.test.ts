@@ -55,7 +55,14 @@ describe('Student t distribution', () => {
 
   it('gives the textbook 97.5% quantiles', () => {
     // Printed t tables: 12.706, 4.303, 3.182, 2.776, 2.228 (df 10), 2.042 (df 30).
-    const table: Array<[number, number]> = [[1, 12.7062], [2, 4.3027], [3, 3.1824], [4, 2.7764], [10, 2.2281], [30, 2.0423]];
+    const table: Array<[number, number]> = [
+      [1, 12.7062],
+      [2, 4.3027],
+      [3, 3.1824],
+      [4, 2.7764],
+      [10, 2.2281],
+      [30, 2.0423],
+    ];
     for (const [df, q] of table) expect(tQuantile(0.975, df)).toBeCloseTo(q, 3);
     // Exact for df = 2: t_q = (2q − 1) / sqrt(2 q (1 − q)).
     for (const q of [0.6, 0.9, 0.975, 0.999]) expect(tQuantile(q, 2)).toBeCloseTo((2 * q - 1) / Math.sqrt(2 * q * (1 - q)), 8);
@@ -65,7 +72,11 @@ describe('Student t distribution', () => {
 
 describe('paired t-test', () => {
   it('agrees with the longhand routine', () => {
-    const cases = [[1, 2, 3, 4, 5], [0.012, -0.004, 0.02], [0.3, 0.1, -0.2, 0.25, 0.05, 0.4, 0.12]];
+    const cases = [
+      [1, 2, 3, 4, 5],
+      [0.012, -0.004, 0.02],
+      [0.3, 0.1, -0.2, 0.25, 0.05, 0.4, 0.12],
+    ];
     for (const d of cases) {
       const got = pairedTTest(d);
       const ref = referenceTest(d);
@@ -114,7 +125,12 @@ describe('Spearman, Holm, sample size', () => {
     const ry = [2, 1, 3, 5, 4, 6];
     const d2 = x.reduce((s, xi, i) => s + (xi - ry[i]!) ** 2, 0);
     expect(spearman(x, y)).toBeCloseTo(1 - (6 * d2) / (6 * 35), 12);
-    expect(spearman(x, [...y].reverse().map((v) => -v))).toBeCloseTo(spearman(x, y), 12);
+    expect(
+      spearman(
+        x,
+        [...y].reverse().map((v) => -v),
+      ),
+    ).toBeCloseTo(spearman(x, y), 12);
   });
 
   it('Spearman with ties uses average ranks; a constant side is 0', () => {

@@ -24,7 +24,6 @@ function slurmState(): string | null {
 const why = slurmState();
 if (why) process.stderr.write(`slurm tests skipped: ${why}\n`);
 
-
 function bench(args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env });
 }
@@ -46,9 +45,16 @@ async function waitUntil(cond: () => boolean, ms: number, what: string): Promise
 }
 
 const rowsOf = (file: string) =>
-  (parse(readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[]).map(({ trainMs: _t, ...rest }) => rest).sort((a, b) => (a.cell! < b.cell! ? -1 : 1));
+  (parse(readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[])
+    .map(({ trainMs: _t, ...rest }) => rest)
+    .sort((a, b) => (a.cell! < b.cell! ? -1 : 1));
 
-const cellFiles = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []);
+const cellFiles = (dir: string): string[] =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+    : [];
 
 describe.skipIf(why !== null && !process.env.CI)('bench slurm on a real Slurm', () => {
   it('is running (CI must run these tests)', () => {
@@ -68,7 +74,7 @@ describe.skipIf(why !== null && !process.env.CI)('bench slurm on a real Slurm', 
     const t1 = Date.now();
     const local = bench(['run', file, '--results-dir', join(dir, 'local'), '--no-report']);
     expect(local.status, local.stderr).toBe(0);
-    process.stderr.write(`bench slurm (4 tasks, 2 at a time) ${((slurmMs) / 1000).toFixed(1)}s vs plain bench run ${((Date.now() - t1) / 1000).toFixed(1)}s\n`);
+    process.stderr.write(`bench slurm (4 tasks, 2 at a time) ${(slurmMs / 1000).toFixed(1)}s vs plain bench run ${((Date.now() - t1) / 1000).toFixed(1)}s\n`);
     expect(rowsOf(join(dir, 'slurm', 'arr', 'results.csv'))).toEqual(rowsOf(join(dir, 'local', 'arr', 'results.csv')));
   }, 400_000);
 
@@ -114,8 +120,11 @@ describe.skipIf(why !== null && !process.env.CI)('bench slurm on a real Slurm', 
     const file = writeYaml(dir, 'two', clusterExperiment(40));
     const results = join(dir, 'r');
     const line = `${process.execPath} ${CLI} run ${file} --results-dir ${results} --jobs 1 --no-report`;
-    const ids = [1, 2].map((i) =>
-      execFileSync('sbatch', ['--parsable', `--output=${join(dir, `w${i}.out`)}`, `--wrap=${line}`], { encoding: 'utf8', env }).trim().split(';')[0]!,
+    const ids = [1, 2].map(
+      (i) =>
+        execFileSync('sbatch', ['--parsable', `--output=${join(dir, `w${i}.out`)}`, `--wrap=${line}`], { encoding: 'utf8', env })
+          .trim()
+          .split(';')[0]!,
     );
     await waitUntil(() => !queued(ids), 300_000, 'both workers');
     const ran = [1, 2].map((i) => ranIds(readFileSync(join(dir, `w${i}.out`), 'utf8')));

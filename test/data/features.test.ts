@@ -170,13 +170,26 @@ describe('features dataset', () => {
 
     it('a 1-D feature array, a non-finite feature, float labels', async () => {
       const d = dir();
-      writeFileSync(join(d, 'v.npy'), npy('<f4', [3], (v) => [1, 2, 3].forEach((x, i) => v.setFloat32(4 * i, x, true)), 12));
+      writeFileSync(
+        join(d, 'v.npy'),
+        npy('<f4', [3], (v) => [1, 2, 3].forEach((x, i) => v.setFloat32(4 * i, x, true)), 12),
+      );
       writeFileSync(join(d, 'y.npy'), npyI8([0, 1, 0]));
       await expectUserError(features.load(params({ path: join(d, 'v.npy'), labels: join(d, 'y.npy') }), { seed: 0 }), '2-D', 'shape (3)');
-      writeFileSync(join(d, 'nan.npy'), npyF4([[1, 2], [3, NaN], [5, 6]]));
+      writeFileSync(
+        join(d, 'nan.npy'),
+        npyF4([
+          [1, 2],
+          [3, NaN],
+          [5, 6],
+        ]),
+      );
       await expectUserError(features.load(params({ path: join(d, 'nan.npy'), labels: join(d, 'y.npy') }), { seed: 0 }), 'row 1 column 1 is NaN');
       writeFileSync(join(d, 'x.npy'), npyF4([[1], [2], [3]]));
-      writeFileSync(join(d, 'yf.npy'), npy('<f8', [3], (v) => [0, 1.5, 0].forEach((x, i) => v.setFloat64(8 * i, x, true)), 24));
+      writeFileSync(
+        join(d, 'yf.npy'),
+        npy('<f8', [3], (v) => [0, 1.5, 0].forEach((x, i) => v.setFloat64(8 * i, x, true)), 24),
+      );
       await expectUserError(features.load(params({ path: join(d, 'x.npy'), labels: join(d, 'yf.npy') }), { seed: 0 }), 'labels at index 1 is 1.5');
     });
 
@@ -187,7 +200,11 @@ describe('features dataset', () => {
       writeFileSync(join(d, 'b.csv'), 'f0,f1,label\n1,2,a\n3,x,b\n');
       await expectUserError(features.load(params({ path: join(d, 'b.csv') }), { seed: 0 }), 'row 2 column "f1" is "x"');
       writeFileSync(join(d, 'c.csv'), 'f0,label,s\n1,a,train\n3,b,val\n');
-      await expectUserError(features.load(params({ path: join(d, 'c.csv'), splitColumn: 's' }), { seed: 0 }), 'row 2 is "val"', 'expected train, test, query or gallery');
+      await expectUserError(
+        features.load(params({ path: join(d, 'c.csv'), splitColumn: 's' }), { seed: 0 }),
+        'row 2 is "val"',
+        'expected train, test, query or gallery',
+      );
     });
 
     it('labels text with several fields per line and no header', async () => {

@@ -65,14 +65,38 @@ describe('parseIdx', () => {
   it('reads big-endian signed byte, short, int, float and double data', () => {
     const sb = parseIdx(idxBytes(0x09, [3], Uint8Array.from([0xff, 0x80, 0x7f])));
     expect(Array.from(sb.data)).toEqual([-1, -128, 127]);
-    const sh = parseIdx(idxBytes(0x0b, [2], bigEndian([-2, 300], 2, (v, o, x) => v.setInt16(o, x, false))));
+    const sh = parseIdx(
+      idxBytes(
+        0x0b,
+        [2],
+        bigEndian([-2, 300], 2, (v, o, x) => v.setInt16(o, x, false)),
+      ),
+    );
     expect([sh.dtype, ...sh.data]).toEqual(['short', -2, 300]);
-    const int = parseIdx(idxBytes(0x0c, [1, 3], bigEndian([1, -70000, 2 ** 30], 4, (v, o, x) => v.setInt32(o, x, false))));
+    const int = parseIdx(
+      idxBytes(
+        0x0c,
+        [1, 3],
+        bigEndian([1, -70000, 2 ** 30], 4, (v, o, x) => v.setInt32(o, x, false)),
+      ),
+    );
     expect(int.shape).toEqual([1, 3]);
     expect(Array.from(int.data)).toEqual([1, -70000, 2 ** 30]);
-    const fl = parseIdx(idxBytes(0x0d, [2], bigEndian([0.5, -3.25], 4, (v, o, x) => v.setFloat32(o, x, false))));
+    const fl = parseIdx(
+      idxBytes(
+        0x0d,
+        [2],
+        bigEndian([0.5, -3.25], 4, (v, o, x) => v.setFloat32(o, x, false)),
+      ),
+    );
     expect(Array.from(fl.data)).toEqual([0.5, -3.25]);
-    const db = parseIdx(idxBytes(0x0e, [2], bigEndian([0.1, -1e300], 8, (v, o, x) => v.setFloat64(o, x, false))));
+    const db = parseIdx(
+      idxBytes(
+        0x0e,
+        [2],
+        bigEndian([0.1, -1e300], 8, (v, o, x) => v.setFloat64(o, x, false)),
+      ),
+    );
     expect(Array.from(db.data)).toEqual([0.1, -1e300]);
   });
 

@@ -35,7 +35,9 @@ describe('dataset registry', () => {
 
   it('loadDataset validates parameters against the plugin specs', async () => {
     await expect(loadDataset('synthetic', { clases: 10 }, { seed: 0 })).rejects.toThrow(/dataset synthetic: unknown parameter "clases"; allowed: classes/);
-    await expect(loadDataset('synthetic', { split: 'open' }, { seed: 0 })).rejects.toThrow(/dataset synthetic\.split: "open" is not allowed; expected one of class-disjoint, closed-set/);
+    await expect(loadDataset('synthetic', { split: 'open' }, { seed: 0 })).rejects.toThrow(
+      /dataset synthetic\.split: "open" is not allowed; expected one of class-disjoint, closed-set/,
+    );
     await expect(loadDataset('synthetic', { perClass: '1' }, { seed: 0 })).rejects.toThrow(/perClass: "1" is not allowed; expected an integer >= 2/);
     const ds = await loadDataset('synthetic', { classes: '10', perClass: '3', dim: '8' }, { seed: 0 });
     expect([ds.name, ds.train.n, ds.test.n, ds.train.dim]).toEqual(['synthetic', 15, 15, 8]);

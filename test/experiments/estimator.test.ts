@@ -106,8 +106,16 @@ sweep:
     - { estimator.name: fast-ap, estimator.params.bins: 40 }
 `;
     const est = await runExperiment(writeYaml(dir, 'est', text), { ...quiet, resultsDir });
-    const plainCells = cellsOf(resultsDir, 'est-plain', plain.cells.map((c) => c.id));
-    const estCells = cellsOf(resultsDir, 'est', est.cells.map((c) => c.id));
+    const plainCells = cellsOf(
+      resultsDir,
+      'est-plain',
+      plain.cells.map((c) => c.id),
+    );
+    const estCells = cellsOf(
+      resultsDir,
+      'est',
+      est.cells.map((c) => c.id),
+    );
     expect(estCells).toHaveLength(8);
     for (const stage of [0, 6]) {
       const ref = plainCells.find((c) => c.config.train.iterations === stage)!;

@@ -43,7 +43,7 @@ describe('cells that know their inputs', () => {
   const file = writeYaml(dir, 'own', EXPERIMENT('data/feats.csv'));
   const resultsDir = join(dir, 'results');
 
-  it('reads a relative path from the experiment file\'s folder and records the data digest', async () => {
+  it("reads a relative path from the experiment file's folder and records the data digest", async () => {
     const r = await runExperiment(file, { ...quiet, resultsDir });
     expect(r.ran).toHaveLength(2);
     expect(r.manifest.inputs!.data).toEqual({ [csv]: sha256(readFileSync(csv)) });
@@ -59,12 +59,14 @@ describe('cells that know their inputs', () => {
     expect(after.ran).toHaveLength(2);
     expect(after.reused).toEqual([]);
     expect(new Set([...after.ran, ...before.reused]).size).toBe(4);
-    expect(after.notReused, JSON.stringify(after.notReused)).toEqual([expect.stringMatching(new RegExp(`^2 earlier result\\(s\\) not reused: data file ${csv.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} changed since \\d{4}-`))]);
+    expect(after.notReused, JSON.stringify(after.notReused)).toEqual([
+      expect.stringMatching(new RegExp(`^2 earlier result\\(s\\) not reused: data file ${csv.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} changed since \\d{4}-`)),
+    ]);
     // results.csv holds only the cells of the current data.
     expect(after.results.rows.map((row) => row.cell).sort()).toEqual([...after.ran].sort());
   });
 
-  it('makes new cells when a loss plugin\'s source changes, and says which file', async () => {
+  it("makes new cells when a loss plugin's source changes, and says which file", async () => {
     const plugin = join(dir, 'my-loss.js');
     const source = (scale: number) =>
       `export default { name: 'scaled', description: 'a test plugin', params: [], compute() { return { loss: ${scale} }; } };\n`;
@@ -85,7 +87,9 @@ describe('cells that know their inputs', () => {
     expect(after.map((c) => c.configId)).toEqual(before.map((c) => c.configId));
     expect(after[0]!.inputs.plugins.scaled).toEqual({ file: plugin, sha256: sha256(readFileSync(plugin)) });
     const earlier = before.map((c) => ({ id: c.id, configId: c.configId, inputs: c.inputs, config: c.config, finishedAt: '2026-01-02T03:04:05.000Z' }));
-    expect(explainNotReused(after, earlier as never)).toEqual([`2 earlier result(s) not reused: plugin file ${plugin} of loss scaled changed since 2026-01-02 03:04:05 UTC`]);
+    expect(explainNotReused(after, earlier as never)).toEqual([
+      `2 earlier result(s) not reused: plugin file ${plugin} of loss scaled changed since 2026-01-02 03:04:05 UTC`,
+    ]);
   });
 });
 
@@ -132,8 +136,14 @@ describe('the input-features baseline', () => {
     expect(Number(r.results.rows[0]!.inputRecallAt1)).toBe(input.recallAt['1']);
   });
 
-  it('flags a configuration whose trained mAP is below its input features\'', () => {
-    const row = (loss: string, metric: string, mean: number) => ({ dataset: 'd', loss, 'loss.params.tau': loss === 'a' ? '0.1' : '', metric, mean: String(mean) });
+  it("flags a configuration whose trained mAP is below its input features'", () => {
+    const row = (loss: string, metric: string, mean: number) => ({
+      dataset: 'd',
+      loss,
+      'loss.params.tau': loss === 'a' ? '0.1' : '',
+      metric,
+      mean: String(mean),
+    });
     const summary = {
       columns: ['dataset', 'loss', 'loss.params.tau', 'metric', 'mean'],
       rows: [row('a', 'map', 0.06), row('a', 'inputMap', 0.3), row('b', 'map', 0.5), row('b', 'inputMap', 0.3)],
@@ -145,7 +155,7 @@ describe('the input-features baseline', () => {
 });
 
 describe('small classes', () => {
-  it('are named by the user\'s label, and minPerClass drops them', async () => {
+  it("are named by the user's label, and minPerClass drops them", async () => {
     const dir = tempDir();
     // Class 999 has a single row: it can never give a positive pair.
     writeFileSync(join(dir, 'f.csv'), featureCsv(4, 12, 4, 5, `${Array.from({ length: 5 }, () => '0.1').join(',')},999\n`));
@@ -174,6 +184,8 @@ describe('a run whose training is worse than its inputs', () => {
     expect(worseThanInputs(r.summary, r.experiment.swept)).toHaveLength(1);
     const { buildReport } = await import('../../src/report/build.js');
     const built = await buildReport('worse', { resultsDir, reportsDir: join(dir, 'reports') });
-    expect(readFileSync(built.indexPath, 'utf8')).toMatch(/class="note warning">Warning: synthetic smooth-ap: trained mAP [\d.]+ &lt; [\d.]+ of the input features/);
+    expect(readFileSync(built.indexPath, 'utf8')).toMatch(
+      /class="note warning">Warning: synthetic smooth-ap: trained mAP [\d.]+ &lt; [\d.]+ of the input features/,
+    );
   });
 });

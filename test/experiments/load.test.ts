@@ -35,7 +35,10 @@ function sha12(v: unknown): string {
       : Array.isArray(v)
         ? v.map(sorted)
         : v;
-  return createHash('sha256').update(JSON.stringify(sorted(v))).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(JSON.stringify(sorted(v)))
+    .digest('hex')
+    .slice(0, 12);
 }
 
 function errorOf(fn: () => unknown): UserError {
@@ -76,7 +79,14 @@ sweep:
           ])
             for (const seed of [0, 1]) want.push(JSON.stringify([noise, tau, b, flag, lr, seed]));
     const got = cells.map((c) =>
-      JSON.stringify([c.config.dataset.params.noise, c.config.loss.params.tau, c.config.train.batchSize, c.config.loss.params.flag, c.config.train.lr, c.config.seed]),
+      JSON.stringify([
+        c.config.dataset.params.noise,
+        c.config.loss.params.tau,
+        c.config.train.batchSize,
+        c.config.loss.params.flag,
+        c.config.train.lr,
+        c.config.seed,
+      ]),
     );
     expect(got).toEqual(want);
   });
@@ -131,7 +141,10 @@ base:
   dataset: { params: { dim: 8, perClass: 4, classes: 40, superClasses: 12 }, name: synthetic }
 `;
     const other = load('reordered', reordered).cells;
-    const tau001 = cells.filter((c) => c.config.loss.params.tau === 0.01).map((c) => c.id).sort();
+    const tau001 = cells
+      .filter((c) => c.config.loss.params.tau === 0.01)
+      .map((c) => c.id)
+      .sort();
     expect(other.map((c) => c.id).sort()).toEqual(tau001);
   });
 
@@ -146,7 +159,10 @@ base:
 
 describe('layers', () => {
   it('a list entry that switches the loss drops the base loss parameters', () => {
-    const { cells } = load('switch', `${BASE}\nsweep:\n  list:\n    - { loss.name: fake-ap }\n    - { loss.name: fake-margin, loss.params.margin: 0.3 }\n    - { loss.name: fake-margin }\n`);
+    const { cells } = load(
+      'switch',
+      `${BASE}\nsweep:\n  list:\n    - { loss.name: fake-ap }\n    - { loss.name: fake-margin, loss.params.margin: 0.3 }\n    - { loss.name: fake-margin }\n`,
+    );
     expect(cells.map((c) => c.config.loss)).toEqual([
       { name: 'fake-ap', params: { tau: 0.05, flag: true } },
       { name: 'fake-margin', params: { margin: 0.3 } },
@@ -196,32 +212,74 @@ describe('layers', () => {
       [1, 1],
       [0.01, 1],
     ]);
-    expect(errorOf(() => filterCells(cells, { 'loss.params.tau': ['0.5'] })).message).toMatch(/--only loss\.params\.tau=0\.5: no cell has this value; values: 1, 0\.1, 0\.01/);
+    expect(errorOf(() => filterCells(cells, { 'loss.params.tau': ['0.5'] })).message).toMatch(
+      /--only loss\.params\.tau=0\.5: no cell has this value; values: 1, 0\.1, 0\.01/,
+    );
     expect(errorOf(() => filterCells(cells, { 'train.batchSze': ['8'] })).message).toMatch(/--only train\.batchSze: unknown key/);
   });
 });
 
 describe('config errors name the file, the key path and what is allowed', () => {
   const cases: Array<[string, string, RegExp]> = [
-    ['unknown key', BASE.replace('batchSize: 8', 'batchSze: 8'), /base\.train\.batchSze: unknown key; allowed: model, embeddingDim, hidden, lr, weightDecay, iterations, batchSize, perClass, withReplacement, logEvery$/],
-    ['unknown top-level key', `${BASE}\nsweeps: {}\n`, /: sweeps: unknown key; allowed: description, base, seeds, datasets, sweep, tolerances, report, claims, tune$/],
+    [
+      'unknown key',
+      BASE.replace('batchSize: 8', 'batchSze: 8'),
+      /base\.train\.batchSze: unknown key; allowed: model, embeddingDim, hidden, lr, weightDecay, iterations, batchSize, perClass, withReplacement, logEvery$/,
+    ],
+    [
+      'unknown top-level key',
+      `${BASE}\nsweeps: {}\n`,
+      /: sweeps: unknown key; allowed: description, base, seeds, datasets, sweep, tolerances, report, claims, tune$/,
+    ],
     ['wrong type', BASE.replace('iterations: 3', 'iterations: "3"'), /base\.train\.iterations: "3" is not allowed; expected an integer >= 0$/],
     ['wrong type of a list', `${BASE}\nseeds: 3\n`, /: seeds: 3 is not allowed; expected a list of integers >= 0$/],
     ['unknown loss', BASE.replace('name: fake-ap', 'name: smooth-pa'), /base\.loss\.name: unknown loss "smooth-pa"; available: fake-ap, fake-margin$/],
-    ['unknown dataset', `${BASE}\ndatasets:\n  - { name: synthetic }\n  - { name: cifar }\n`, /datasets\[1\]\.name: unknown dataset "cifar"; available: synthetic, mnist/],
+    [
+      'unknown dataset',
+      `${BASE}\ndatasets:\n  - { name: synthetic }\n  - { name: cifar }\n`,
+      /datasets\[1\]\.name: unknown dataset "cifar"; available: synthetic, mnist/,
+    ],
     ['unknown loss parameter', BASE.replace('tau: 0.05', 'tua: 0.05'), /base\.loss\.params\.tua: unknown parameter of loss fake-ap; allowed: tau, flag$/],
-    ['out-of-range parameter in a sweep', `${BASE}\nsweep:\n  grid:\n    loss.params.tau: [0.1, 0]\n`, /sweep\.grid\.loss\.params\.tau: 0 is not allowed; expected a number > 0$/],
+    [
+      'out-of-range parameter in a sweep',
+      `${BASE}\nsweep:\n  grid:\n    loss.params.tau: [0.1, 0]\n`,
+      /sweep\.grid\.loss\.params\.tau: 0 is not allowed; expected a number > 0$/,
+    ],
     ['out-of-range dataset parameter', BASE.replace('classes: 40', 'classes: 1'), /base\.dataset\.params\.classes: 1 is not allowed; expected an integer >= 2/],
-    ['P not dividing B', `${BASE}\nsweep:\n  grid:\n    train.perClass: [2, 3]\n`, /sweep\.grid\.train\.perClass: 3 does not divide train\.batchSize 8; expected a divisor of 8/],
-    ['B not a multiple of P', `${BASE}\nsweep:\n  list:\n    - { train.batchSize: 9 }\n`, /sweep\.list\[0\]\.train\.batchSize: 9 is not a multiple of train\.perClass 2/],
-    ['unknown key path in a sweep', `${BASE}\nsweep:\n  grid:\n    loss.tau: [1]\n`, /sweep\.grid\.loss\.tau: unknown key; expected loss\.name or loss\.params\.<param>$/],
+    [
+      'P not dividing B',
+      `${BASE}\nsweep:\n  grid:\n    train.perClass: [2, 3]\n`,
+      /sweep\.grid\.train\.perClass: 3 does not divide train\.batchSize 8; expected a divisor of 8/,
+    ],
+    [
+      'B not a multiple of P',
+      `${BASE}\nsweep:\n  list:\n    - { train.batchSize: 9 }\n`,
+      /sweep\.list\[0\]\.train\.batchSize: 9 is not a multiple of train\.perClass 2/,
+    ],
+    [
+      'unknown key path in a sweep',
+      `${BASE}\nsweep:\n  grid:\n    loss.tau: [1]\n`,
+      /sweep\.grid\.loss\.tau: unknown key; expected loss\.name or loss\.params\.<param>$/,
+    ],
     ['seed swept', `${BASE}\nsweep:\n  grid:\n    train.seed: [1, 2]\n`, /sweep\.grid\.train\.seed: unknown key; the training seed comes from "seeds"/],
     ['repeated grid value', `${BASE}\nsweep:\n  grid:\n    loss.params.tau: [0.1, 0.1]\n`, /sweep\.grid\.loss\.params\.tau: \[0\.1,0\.1\] repeats a value/],
-    ['duplicate cells', `${BASE}\nsweep:\n  list:\n    - { loss.params.tau: 0.01 }\n    - { loss.params.tau: 0.01, loss.params.flag: true }\n`, /: sweep: two cells have the same configuration/],
-    ['unknown tolerance metric', `${BASE}\ntolerances:\n  mAP: { abs: 0.001 }\n`, /tolerances\.mAP: unknown metric; allowed: map, mapAtR, rPrecision, precisionAt1, recallAt1, recallAt2, recallAt4, recallAt8, untrainedMap, inputMap, inputMapAtR, inputRecallAt1, apEstimate, trueAP, apGap, \*$/],
+    [
+      'duplicate cells',
+      `${BASE}\nsweep:\n  list:\n    - { loss.params.tau: 0.01 }\n    - { loss.params.tau: 0.01, loss.params.flag: true }\n`,
+      /: sweep: two cells have the same configuration/,
+    ],
+    [
+      'unknown tolerance metric',
+      `${BASE}\ntolerances:\n  mAP: { abs: 0.001 }\n`,
+      /tolerances\.mAP: unknown metric; allowed: map, mapAtR, rPrecision, precisionAt1, recallAt1, recallAt2, recallAt4, recallAt8, untrainedMap, inputMap, inputMapAtR, inputRecallAt1, apEstimate, trueAP, apGap, \*$/,
+    ],
     ['negative tolerance', `${BASE}\ntolerances:\n  map: { abs: -1 }\n`, /tolerances\.map\.abs: -1 is not allowed; expected a number >= 0$/],
     ['report.x not swept', `${BASE}\nreport: { x: loss.params.tau }\n`, /report\.x: "loss\.params\.tau" is not a swept column; allowed: dataset, loss$/],
-    ['bad eval.k', `${BASE.replace('  loss:', '  eval: { k: [1, 0] }\n  loss:')}`, /base\.eval\.k: \[1,0\] is not allowed; expected a non-empty list of integers >= 1$/],
+    [
+      'bad eval.k',
+      `${BASE.replace('  loss:', '  eval: { k: [1, 0] }\n  loss:')}`,
+      /base\.eval\.k: \[1,0\] is not allowed; expected a non-empty list of integers >= 1$/,
+    ],
     ['missing loss', 'base:\n  dataset: { name: synthetic }\n', /base\.loss: missing/],
     ['YAML syntax', `${BASE}\nseeds: [0, 1\n`, /invalid YAML at line \d+/],
   ];
@@ -237,8 +295,12 @@ describe('config errors name the file, the key path and what is allowed', () => 
 
   it('--set: unknown key and bad value name the flag', () => {
     const path = writeYaml(dir, 'set', BASE);
-    expect(errorOf(() => loadExperiment(path, { registry, set: { 'train.lrate': '1' } })).message).toMatch(/^--set train\.lrate: unknown key; allowed: train\.model/);
-    expect(errorOf(() => loadExperiment(path, { registry, set: { 'train.lr': 'fast' } })).message).toBe('--set train.lr: "fast" is not allowed; expected a number > 0');
+    expect(errorOf(() => loadExperiment(path, { registry, set: { 'train.lrate': '1' } })).message).toMatch(
+      /^--set train\.lrate: unknown key; allowed: train\.model/,
+    );
+    expect(errorOf(() => loadExperiment(path, { registry, set: { 'train.lr': 'fast' } })).message).toBe(
+      '--set train.lr: "fast" is not allowed; expected a number > 0',
+    );
     expect(errorOf(() => loadExperiment(path, { registry, dataset: ['cifar'] })).message).toMatch(/^--dataset: unknown dataset "cifar"/);
   });
 

@@ -51,7 +51,15 @@ describe('eval protocol in experiment files', () => {
       `${BASE}  eval: { protocol: gallery-draws, averaging: class, testClasses: 10 }\nsweep:\n  grid: { eval.similarity: [dot, cosine, euclidean] }\n`,
     );
     expect(cells).toHaveLength(3);
-    expect(cells[0]!.config.eval).toEqual({ k: [1, 2, 4, 8], estimateBatches: 4, protocol: 'gallery-draws', averaging: 'class', perClass: 1, draws: 10, testClasses: 10 });
+    expect(cells[0]!.config.eval).toEqual({
+      k: [1, 2, 4, 8],
+      estimateBatches: 4,
+      protocol: 'gallery-draws',
+      averaging: 'class',
+      perClass: 1,
+      draws: 10,
+      testClasses: 10,
+    });
     expect(cells[1]!.config.eval.similarity).toBe('cosine');
     expect(new Set(cells.map((c) => c.id)).size).toBe(3);
     expect(experiment.swept).toEqual(['eval.similarity']);
@@ -61,9 +69,15 @@ describe('eval protocol in experiment files', () => {
     expect(errorOf(() => load('bad1', `${BASE}  eval: { protocol: kfold }\n`))).toMatch(
       /bad1\.yaml: base\.eval\.protocol: "kfold" is not allowed; expected one of leave-one-out, query-gallery, gallery-draws/,
     );
-    expect(errorOf(() => load('bad2', `${BASE}  eval: { draws: 5 }\n`))).toMatch(/bad2\.yaml: base\.eval\.draws: eval\.draws applies to eval\.protocol gallery-draws only/);
-    expect(errorOf(() => load('bad3', `${BASE}  eval: { protocol: gallery-draws, perClass: 0 }\n`))).toMatch(/base\.eval\.perClass: 0 is not allowed; expected an integer >= 1/);
-    expect(errorOf(() => load('bad4', `${BASE}  eval: { similarity: manhattan }\n`))).toMatch(/base\.eval\.similarity: "manhattan" is not allowed; expected one of dot, cosine, euclidean/);
+    expect(errorOf(() => load('bad2', `${BASE}  eval: { draws: 5 }\n`))).toMatch(
+      /bad2\.yaml: base\.eval\.draws: eval\.draws applies to eval\.protocol gallery-draws only/,
+    );
+    expect(errorOf(() => load('bad3', `${BASE}  eval: { protocol: gallery-draws, perClass: 0 }\n`))).toMatch(
+      /base\.eval\.perClass: 0 is not allowed; expected an integer >= 1/,
+    );
+    expect(errorOf(() => load('bad4', `${BASE}  eval: { similarity: manhattan }\n`))).toMatch(
+      /base\.eval\.similarity: "manhattan" is not allowed; expected one of dot, cosine, euclidean/,
+    );
   });
 });
 
@@ -180,9 +194,20 @@ describe('results.csv columns for protocols', () => {
   const metrics = { map: 0.5, mapAtR: 0.25, rPrecision: 0.3, precisionAt1: 0.6, recallAt: { '1': 0.6 }, mrr: 0.7, queries: 30, leftOut: 2 };
   const cell = (id: string, ev: Partial<EvalSpec>, m: object = metrics): CellResult =>
     ({
-      id, experiment: 'demo', dataset: 'synthetic', loss: 'triplet', seed: 0, swept: {},
+      id,
+      experiment: 'demo',
+      dataset: 'synthetic',
+      loss: 'triplet',
+      seed: 0,
+      swept: {},
       config: { dataset: { name: 'synthetic', params: {} }, train: {} as never, loss: { name: 'triplet', params: {} }, eval: spec({ k: [1], ...ev }), seed: 0 },
-      metrics: m, untrained: metrics, apEstimate: null, curve: [], trainMs: 1, startedAt: '', finishedAt: '',
+      metrics: m,
+      untrained: metrics,
+      apEstimate: null,
+      curve: [],
+      trainMs: 1,
+      startedAt: '',
+      finishedAt: '',
     }) as CellResult;
 
   it('default cells: protocol columns only, no new metric columns', () => {
@@ -192,13 +217,27 @@ describe('results.csv columns for protocols', () => {
   });
 
   it('gallery-draws cells: MRR, queries left out, draws and the spread of each metric', () => {
-    const drawn = { ...metrics, draws: { count: 10, std: { map: 0.01, mapAtR: 0.02, rPrecision: 0.03, precisionAt1: 0.04, mrr: 0.05, recallAt: { '1': 0.06 } } } };
-    const rows = parse(toCsv(resultsTable(exp, [cell('a', {}), cell('b', { protocol: 'gallery-draws', perClass: 1, draws: 10, similarity: 'cosine', testClasses: 800 }, drawn)])), {
-      columns: true,
-    }) as Record<string, string>[];
+    const drawn = {
+      ...metrics,
+      draws: { count: 10, std: { map: 0.01, mapAtR: 0.02, rPrecision: 0.03, precisionAt1: 0.04, mrr: 0.05, recallAt: { '1': 0.06 } } },
+    };
+    const rows = parse(
+      toCsv(
+        resultsTable(exp, [cell('a', {}), cell('b', { protocol: 'gallery-draws', perClass: 1, draws: 10, similarity: 'cosine', testClasses: 800 }, drawn)]),
+      ),
+      {
+        columns: true,
+      },
+    ) as Record<string, string>[];
     expect(rows[1]).toMatchObject({
-      protocol: 'gallery-draws perClass=1 draws=10 testClasses=800', similarity: 'cosine', averaging: 'query',
-      mrr: '0.7', queriesLeftOut: '2', draws: '10', mapDrawStd: '0.01', recallAt1DrawStd: '0.06',
+      protocol: 'gallery-draws perClass=1 draws=10 testClasses=800',
+      similarity: 'cosine',
+      averaging: 'query',
+      mrr: '0.7',
+      queriesLeftOut: '2',
+      draws: '10',
+      mapDrawStd: '0.01',
+      recallAt1DrawStd: '0.06',
     });
     expect(rows[0]!.draws).toBe('');
     expect(rows[0]!.mrr).toBe('0.7');

@@ -24,7 +24,11 @@ sweep:
 `;
 
 function cellFiles(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((f) => /^[0-9a-f]{12}\.json$/.test(f)).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /^[0-9a-f]{12}\.json$/.test(f))
+        .sort()
+    : [];
 }
 
 describe('resume after a kill', () => {
@@ -34,7 +38,9 @@ describe('resume after a kill', () => {
     const file = writeYaml(dir, 'killme', YAML);
     const results = join(dir, 'results');
     const cells = join(results, 'killme', 'cells');
-    const expected = loadExperiment(file, { registry: createLossRegistry() }).cells.map((c) => `${c.id}.json`).sort();
+    const expected = loadExperiment(file, { registry: createLossRegistry() })
+      .cells.map((c) => `${c.id}.json`)
+      .sort();
     expect(expected).toHaveLength(4);
 
     const child = spawn(process.execPath, [CLI, 'run', file, '--results-dir', results, '--jobs', '1', '--no-report'], { stdio: 'ignore' });
@@ -53,7 +59,10 @@ describe('resume after a kill', () => {
     expect(survivors.length).toBeGreaterThanOrEqual(1);
     expect(survivors.length).toBeLessThan(4);
     const before = new Map(
-      survivors.map((f) => [f, { mtime: statSync(join(cells, f)).mtimeMs, startedAt: (JSON.parse(readFileSync(join(cells, f), 'utf8')) as CellResult).startedAt }]),
+      survivors.map((f) => [
+        f,
+        { mtime: statSync(join(cells, f)).mtimeMs, startedAt: (JSON.parse(readFileSync(join(cells, f), 'utf8')) as CellResult).startedAt },
+      ]),
     );
 
     const rerun = spawnSync(process.execPath, [CLI, 'run', file, '--results-dir', results, '--jobs', '1', '--no-report'], { encoding: 'utf8' });

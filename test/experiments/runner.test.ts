@@ -38,8 +38,24 @@ describe('runExperiment', () => {
     const c = readCell(first, first.ran[0]!);
     expect(Object.keys(c).sort()).toEqual(
       [
-        'id', 'configId', 'inputs', 'experiment', 'config', 'swept', 'dataset', 'loss', 'seed',
-        'metrics', 'untrained', 'input', 'apEstimate', 'exampleBatch', 'curve', 'trainMs', 'startedAt', 'finishedAt',
+        'id',
+        'configId',
+        'inputs',
+        'experiment',
+        'config',
+        'swept',
+        'dataset',
+        'loss',
+        'seed',
+        'metrics',
+        'untrained',
+        'input',
+        'apEstimate',
+        'exampleBatch',
+        'curve',
+        'trainMs',
+        'startedAt',
+        'finishedAt',
       ].sort(),
     );
     expect(Object.keys(c.metrics).sort()).toEqual(['leftOut', 'map', 'mapAtR', 'mrr', 'precisionAt1', 'queries', 'rPrecision', 'recallAt']);
@@ -63,7 +79,21 @@ describe('runExperiment', () => {
       expect(Number(row.seed)).toBe(c.seed);
     }
     const manifest = JSON.parse(readFileSync(join(first.dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-    for (const k of ['experiment', 'file', 'resolved', 'swept', 'report', 'packageVersion', 'gitCommit', 'node', 'tfjs', 'backend', 'startedAt', 'finishedAt', 'command']) {
+    for (const k of [
+      'experiment',
+      'file',
+      'resolved',
+      'swept',
+      'report',
+      'packageVersion',
+      'gitCommit',
+      'node',
+      'tfjs',
+      'backend',
+      'startedAt',
+      'finishedAt',
+      'command',
+    ]) {
       expect(manifest).toHaveProperty(k);
     }
     expect(manifest.experiment).toBe('two');
@@ -128,7 +158,11 @@ describe('checks before running', () => {
     const err = await runExperiment(file, { ...quiet, resultsDir: results }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
     // 24 classes, class-disjoint: 12 train classes; B=32 at P=2 needs 16.
-    expect((err as Error).message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cell [0-9a-f]{12} \\(synthetic smooth-ap train\\.batchSize=32 seed=0\\): dataset synthetic train split: .*16 classes per batch, but the data have only 12 classes`));
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cell [0-9a-f]{12} \\(synthetic smooth-ap train\\.batchSize=32 seed=0\\): dataset synthetic train split: .*16 classes per batch, but the data have only 12 classes`,
+      ),
+    );
     expect(existsSync(join(results, 'toobig', 'cells')) ? readdirSync(join(results, 'toobig', 'cells')) : []).toEqual([]);
   });
 });

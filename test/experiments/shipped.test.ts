@@ -29,8 +29,20 @@ describe('shipped experiments', () => {
     expect(values('ablation-batch', (c) => c.config.train.batchSize)).toEqual([32, 64, 128, 224, 384, 1024]);
     // ablation-p at a fixed B and ablation-batch at a fixed P, per dataset.
     for (const ds of ['synthetic', 'mnist']) {
-      expect(new Set(load('ablation-p').cells.filter((c) => c.config.dataset.name === ds).map((c) => c.config.train.batchSize)).size).toBe(1);
-      expect(new Set(load('ablation-batch').cells.filter((c) => c.config.dataset.name === ds).map((c) => c.config.train.perClass)).size).toBe(1);
+      expect(
+        new Set(
+          load('ablation-p')
+            .cells.filter((c) => c.config.dataset.name === ds)
+            .map((c) => c.config.train.batchSize),
+        ).size,
+      ).toBe(1);
+      expect(
+        new Set(
+          load('ablation-batch')
+            .cells.filter((c) => c.config.dataset.name === ds)
+            .map((c) => c.config.train.perClass),
+        ).size,
+      ).toBe(1);
     }
     expect(values('compare-losses', (c) => c.config.loss.name).sort()).toEqual(['blackbox-ap', 'fast-ap', 'smooth-ap', 'triplet']);
     const budgets = values('compare-losses', (c) => JSON.stringify(c.config.train));
@@ -38,7 +50,9 @@ describe('shipped experiments', () => {
     const est = load('ap-estimate').cells;
     expect(new Set(est.map((c) => c.config.train.iterations))).toEqual(new Set([0, 100, 300]));
     // Fixed embeddings: one training loss everywhere; only the estimator varies.
-    expect(new Set(est.map((c) => JSON.stringify(c.config.loss)))).toEqual(new Set([JSON.stringify({ name: 'smooth-ap', params: est[0]!.config.loss.params })]));
+    expect(new Set(est.map((c) => JSON.stringify(c.config.loss)))).toEqual(
+      new Set([JSON.stringify({ name: 'smooth-ap', params: est[0]!.config.loss.params })]),
+    );
     expect(new Set(est.filter((c) => c.config.estimator?.name === 'fast-ap').map((c) => c.config.estimator!.params.bins)).size).toBeGreaterThanOrEqual(3);
     expect(new Set(est.filter((c) => c.config.estimator?.name === 'smooth-ap').map((c) => c.config.estimator!.params.tau)).size).toBeGreaterThanOrEqual(3);
   });

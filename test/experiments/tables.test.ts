@@ -22,7 +22,13 @@ function cell(id: string, loss: string, tau: number | null, seed: number, map: n
   return {
     id,
     experiment: 'demo',
-    config: { dataset: { name: 'synthetic', params: {} }, train: { batchSize: 8 } as never, loss: { name: loss, params: tau === null ? {} : { tau } }, eval: { k: ks, estimateBatches: 2 }, seed },
+    config: {
+      dataset: { name: 'synthetic', params: {} },
+      train: { batchSize: 8 } as never,
+      loss: { name: loss, params: tau === null ? {} : { tau } },
+      eval: { k: ks, estimateBatches: 2 },
+      seed,
+    },
     swept: { 'loss.params.tau': tau, 'train.batchSize': 8 },
     dataset: 'synthetic',
     loss,
@@ -51,9 +57,31 @@ describe('results.csv', () => {
 
   it('has the pinned columns in order', () => {
     expect(header).toEqual([
-      'experiment', 'cell', 'dataset', 'loss', 'loss.params.tau', 'train.batchSize', 'seed',
-      'protocol', 'similarity', 'averaging', 'map', 'mapAtR', 'rPrecision', 'precisionAt1', 'recallAt1', 'recallAt2', 'recallAt10',
-      'untrainedMap', 'inputMap', 'inputMapAtR', 'inputRecallAt1', 'apEstimate', 'trueAP', 'apGap', 'trainMs',
+      'experiment',
+      'cell',
+      'dataset',
+      'loss',
+      'loss.params.tau',
+      'train.batchSize',
+      'seed',
+      'protocol',
+      'similarity',
+      'averaging',
+      'map',
+      'mapAtR',
+      'rPrecision',
+      'precisionAt1',
+      'recallAt1',
+      'recallAt2',
+      'recallAt10',
+      'untrainedMap',
+      'inputMap',
+      'inputMapAtR',
+      'inputRecallAt1',
+      'apEstimate',
+      'trueAP',
+      'apGap',
+      'trainMs',
     ]);
   });
 
@@ -85,7 +113,17 @@ describe('summary.csv', () => {
 
   it('has the pinned columns', () => {
     expect(Object.keys(parsed[0]!)).toEqual([
-      'experiment', 'dataset', 'loss', 'loss.params.tau', 'train.batchSize', 'metric', 'mean', 'std', 'n', 'ci95Low', 'ci95High',
+      'experiment',
+      'dataset',
+      'loss',
+      'loss.params.tau',
+      'train.batchSize',
+      'metric',
+      'mean',
+      'std',
+      'n',
+      'ci95Low',
+      'ci95High',
     ]);
   });
 

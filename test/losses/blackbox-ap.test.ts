@@ -62,13 +62,27 @@ describe('blackbox-ap kernel', () => {
     const out = blackboxApKernel(x, n, d, labels, { lambda: 4, margin: 0 }, { rng: new Rng(1) });
     const exact = batchAveragePrecision(x, n, d, labels, true);
     expect([...out.apPerQuery!].map(Number.isNaN)).toEqual([...exact].map(Number.isNaN));
-    expect(maxAbsDiff(out.apPerQuery!.filter((v) => !Number.isNaN(v)), exact.filter((v) => !Number.isNaN(v)))).toBeLessThan(1e-15);
+    expect(
+      maxAbsDiff(
+        out.apPerQuery!.filter((v) => !Number.isNaN(v)),
+        exact.filter((v) => !Number.isNaN(v)),
+      ),
+    ).toBeLessThan(1e-15);
     expect(Math.abs(out.loss - (1 - meanOfValid(exact)))).toBeLessThan(1e-15);
   });
 
   it('ties: equal scores form one threshold, as in exact AP', () => {
     // Small integer embeddings make every score exact, with many ties (duplicated rows included).
-    const rows = [[1, 0], [1, 0], [0, 1], [1, 1], [1, 0], [0, 1], [2, 0], [1, 1]];
+    const rows = [
+      [1, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+      [1, 0],
+      [0, 1],
+      [2, 0],
+      [1, 1],
+    ];
     const labels = Int32Array.from([0, 1, 0, 1, 0, 1, 2, 2]);
     const x = Float64Array.from(rows.flat());
     const out = blackboxApKernel(x, 8, 2, labels, { lambda: 4, margin: 0 }, { rng: new Rng(1) });
@@ -125,9 +139,7 @@ describe('blackbox-ap tensor formulation', () => {
     const params = { lambda: 4, margin: 0.02 };
     const kernel = blackboxApKernel(Float64Array.from(x32), n, d, labels, params, { rng: new Rng(3) });
     const e = tf.tensor2d(x32, [n, d]);
-    const { value, grad } = tf.valueAndGrad(
-      (t: tf.Tensor) => blackboxApTensor(t as tf.Tensor2D, labels, params, { rng: new Rng(3) }).loss,
-    )(e);
+    const { value, grad } = tf.valueAndGrad((t: tf.Tensor) => blackboxApTensor(t as tf.Tensor2D, labels, params, { rng: new Rng(3) }).loss)(e);
     expect(Math.abs(value.dataSync()[0]! - kernel.loss)).toBeLessThan(1e-6);
     expect(relErr(grad.dataSync(), kernel.grad)).toBeLessThan(1e-5);
     tf.dispose([e, value, grad]);

@@ -53,7 +53,12 @@ describe('fast-ap kernel', () => {
       const want = bruteFastAp(x, n, d, labels, bins);
       expect(Math.abs(got.loss - want.loss)).toBeLessThan(1e-13);
       expect([...got.apPerQuery!].map(Number.isNaN)).toEqual([...want.ap].map(Number.isNaN));
-      expect(maxAbsDiff(got.apPerQuery!.filter((v) => !Number.isNaN(v)), want.ap.filter((v) => !Number.isNaN(v)))).toBeLessThan(1e-13);
+      expect(
+        maxAbsDiff(
+          got.apPerQuery!.filter((v) => !Number.isNaN(v)),
+          want.ap.filter((v) => !Number.isNaN(v)),
+        ),
+      ).toBeLessThan(1e-13);
     }
   });
 

@@ -61,7 +61,12 @@ describe('matmulABt', () => {
     });
 
     it(`${path}: symmetric product X·Xᵀ fills both triangles`, () => {
-      for (const [n, k] of [[1, 3], [7, 5], [45, 300], [66, 20]] as const) {
+      for (const [n, k] of [
+        [1, 3],
+        [7, 5],
+        [45, 300],
+        [66, 20],
+      ] as const) {
         const x = randomMatrix(n * k, n * 7 + k);
         const got = matmulABt(x, n, x, n, k, new Float64Array(n * n).fill(NaN), { symmetric: true, noSimd });
         expect(maxAbsDiff(got, naiveABt(x, n, x, n, k))).toBeLessThan(1e-12 * k);
@@ -88,7 +93,11 @@ describe('matmulABt', () => {
   it('back-to-back shared products of changing shapes each equal the naive loop (blocks claimed per job)', async () => {
     // Jobs of different block counts in quick succession: a worker that wakes late for one job must
     // neither take blocks of the next with stale parameters nor leave any block undone.
-    const shapes: [number, number, number][] = [[160, 130, 300], [97, 250, 210], [211, 64, 333]];
+    const shapes: [number, number, number][] = [
+      [160, 130, 300],
+      [97, 250, 210],
+      [211, 64, 333],
+    ];
     const cases = shapes.map(([m, n, k], i) => {
       const a = randomMatrix(m * k, 10 + i);
       const b = randomMatrix(n * k, 20 + i);
@@ -164,12 +173,28 @@ describe('packPanels', () => {
   }
 
   it('the wasm moves write exactly the naive layout (both orientations, odd rows and k, stale memory)', () => {
-    const wa = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: ArrayBuffer }; Instance: new (m: object, i: object) => { exports: unknown }; Module: new (b: Uint8Array) => object } }).WebAssembly;
+    const wa = (
+      globalThis as unknown as {
+        WebAssembly: {
+          Memory: new (d: object) => { buffer: ArrayBuffer };
+          Instance: new (m: object, i: object) => { exports: unknown };
+          Module: new (b: Uint8Array) => object;
+        };
+      }
+    ).WebAssembly;
     const mem = new wa.Memory({ initial: 4, maximum: 64, shared: true });
     const fns = new wa.Instance(new wa.Module(packModule(64)), { env: { mem } }).exports as PackFns;
     const f = new Float64Array(mem.buffer);
     for (const pr of [2, 4, 3]) {
-      for (const [rows, k] of [[1, 1], [2, 2], [5, 7], [6, 4], [11, 13], [9, 1], [4, 20]] as const) {
+      for (const [rows, k] of [
+        [1, 1],
+        [2, 2],
+        [5, 7],
+        [6, 4],
+        [11, 13],
+        [9, 1],
+        [4, 20],
+      ] as const) {
         for (const transposed of [false, true]) {
           const kp = Math.ceil(k / 2) * 2;
           const src = randomMatrix(rows * k, rows * 31 + k);
@@ -190,11 +215,19 @@ describe('packPanels', () => {
     // (row, t) of panel ⌊row/pr⌋ at base + panel·pr·kp + ((t>>2)·pr + row%pr)·4 + (t&3), zero-padded.
     const f = new Float32Array(16_000);
     for (const pr of [2, 4]) {
-      for (const [rows, k] of [[1, 1], [2, 4], [5, 7], [6, 8], [11, 13], [9, 2]] as const) {
+      for (const [rows, k] of [
+        [1, 1],
+        [2, 4],
+        [5, 7],
+        [6, 8],
+        [11, 13],
+        [9, 2],
+      ] as const) {
         const kp = Math.ceil(k / 4) * 4;
         const src = randomMatrix(rows * k, rows * 17 + k);
         const want = new Float32Array(Math.ceil(rows / pr) * pr * kp);
-        for (let row = 0; row < rows; row++) for (let t = 0; t < k; t++) want[Math.floor(row / pr) * pr * kp + ((t >> 2) * pr + (row % pr)) * 4 + (t & 3)] = src[row * k + t]!;
+        for (let row = 0; row < rows; row++)
+          for (let t = 0; t < k; t++) want[Math.floor(row / pr) * pr * kp + ((t >> 2) * pr + (row % pr)) * 4 + (t & 3)] = src[row * k + t]!;
         const base = 8;
         f.fill(NaN);
         packRows32(f, base, src, rows, k, kp, pr);
@@ -211,7 +244,10 @@ describe('packPanels', () => {
   it('matmulABt with A and B the same array but different row counts equals the naive loop', () => {
     const k = 9;
     const x = randomMatrix(11 * k, 5);
-    for (const [m, n] of [[11, 6], [6, 11]] as const) {
+    for (const [m, n] of [
+      [11, 6],
+      [6, 11],
+    ] as const) {
       expect(maxAbsDiff(matmulABt(x, m, x, n, k), naiveABt(x, m, x, n, k))).toBeLessThan(1e-12 * k);
     }
   });
@@ -247,7 +283,8 @@ describe('gram and its backward', () => {
     expect(maxAbsDiff(gramBackward(Float64Array.from(g), x, n, d, { float32: true }), want)).toBeLessThan(1e-13);
     // Dense G in float32: the product's rounding only.
     const wantDense = new Float64Array(n * d);
-    for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) for (let j = 0; j < n; j++) wantDense[i * d + k] += (dense[i * n + j]! + dense[j * n + i]!) * x[j * d + k]!;
+    for (let i = 0; i < n; i++)
+      for (let k = 0; k < d; k++) for (let j = 0; j < n; j++) wantDense[i * d + k] += (dense[i * n + j]! + dense[j * n + i]!) * x[j * d + k]!;
     const got = gramBackward(Float64Array.from(dense), x, n, d, { float32: true });
     expect(maxAbsDiff(got, wantDense)).toBeLessThan(1e-4);
     expect(maxAbsDiff(got, wantDense)).toBeGreaterThan(0);

@@ -56,7 +56,12 @@ describe('smooth-ap kernel', () => {
         const want = bruteSmoothAp(x, n, d, labels, tau, includeQuery);
         expect(Math.abs(got.loss - want.loss)).toBeLessThan(1e-13);
         expect([...got.apPerQuery!].map(Number.isNaN)).toEqual([...want.ap].map(Number.isNaN));
-        expect(maxAbsDiff(got.apPerQuery!.filter((v) => !Number.isNaN(v)), want.ap.filter((v) => !Number.isNaN(v)))).toBeLessThan(1e-13);
+        expect(
+          maxAbsDiff(
+            got.apPerQuery!.filter((v) => !Number.isNaN(v)),
+            want.ap.filter((v) => !Number.isNaN(v)),
+          ),
+        ).toBeLessThan(1e-13);
       }
     });
 
@@ -184,7 +189,15 @@ describe('smooth-ap kernel', () => {
     expect(Math.abs(out.loss - (1 - meanOfValid(out.apPerQuery!)))).toBeLessThan(1e-15);
     const v = randomUnit(n, d, 10);
     const h = 1e-5;
-    const shifted = (sign: number) => smoothApKernel(x.map((xi, k) => xi + sign * h * v[k]!), n, d, labels, params, ctx).loss;
+    const shifted = (sign: number) =>
+      smoothApKernel(
+        x.map((xi, k) => xi + sign * h * v[k]!),
+        n,
+        d,
+        labels,
+        params,
+        ctx,
+      ).loss;
     const fd = (shifted(1) - shifted(-1)) / (2 * h);
     let analytic = 0;
     for (let k = 0; k < x.length; k++) analytic += out.grad[k]! * v[k]!;
@@ -224,13 +237,26 @@ describe('smooth-ap through tfjs', () => {
       return tf.mul(out.loss, 3) as tf.Scalar;
     })(e);
     expect(Math.abs(value.dataSync()[0]! - 3 * kernel.loss)).toBeLessThan(1e-6);
-    expect(relErr(grad.dataSync(), kernel.grad.map((v) => 3 * v))).toBeLessThan(1e-6);
-    expect(maxAbsDiff(ap!.filter((v) => !Number.isNaN(v)), kernel.apPerQuery!.filter((v) => !Number.isNaN(v)))).toBe(0);
+    expect(
+      relErr(
+        grad.dataSync(),
+        kernel.grad.map((v) => 3 * v),
+      ),
+    ).toBeLessThan(1e-6);
+    expect(
+      maxAbsDiff(
+        ap!.filter((v) => !Number.isNaN(v)),
+        kernel.apPerQuery!.filter((v) => !Number.isNaN(v)),
+      ),
+    ).toBe(0);
     tf.dispose([e, value, grad]);
   });
 
   // B=224 under the paper's convention; the other convention at a smaller B keeps the file quick.
-  for (const [includeQuery, n] of [[true, 224], [false, 96]] as const) {
+  for (const [includeQuery, n] of [
+    [true, 224],
+    [false, 96],
+  ] as const) {
     it(`fused kernel equals the B×B×B tensor formulation at B=${n} (includeQuery=${includeQuery})`, () => {
       const d = 32;
       const labels = Int32Array.from({ length: n }, (_, i) => Math.floor(i / 4));

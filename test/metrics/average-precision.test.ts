@@ -29,7 +29,7 @@ describe('averagePrecisionOfRow (scikit-learn ties)', () => {
 
   it('agrees with a threshold-walking sklearn oracle on random rows with many ties', () => {
     let seed = 17;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let trial = 0; trial < 200; trial++) {
       const len = 1 + Math.floor(rnd() * 40);
       const scores = Array.from({ length: len }, () => Math.floor(rnd() * 6) / 5);
@@ -78,7 +78,11 @@ describe('batchAveragePrecision', () => {
   });
 
   it('matches the full-sort oracle on random data with forced ties, both conventions', () => {
-    for (const [seed, n, d, c] of [[1, 60, 3, 5], [2, 97, 4, 20], [3, 40, 2, 3]] as const) {
+    for (const [seed, n, d, c] of [
+      [1, 60, 3, 5],
+      [2, 97, 4, 20],
+      [3, 40, 2, 3],
+    ] as const) {
       const { x: xs, labels: ls } = tiedData(seed, n, d, c);
       for (const inc of [false, true]) {
         const got = batchAveragePrecision(xs, n, d, ls, inc);

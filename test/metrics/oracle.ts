@@ -61,7 +61,11 @@ export type BruteRetrieval = RetrievalMetrics;
  * tie rule documented in retrieval.ts — and pytorch-metric-learning's AccuracyCalculator formulas.
  */
 export function bruteRetrieval(x: ArrayLike<number>, n: number, d: number, labels: ArrayLike<number>, ks: number[]): BruteRetrieval {
-  let map = 0, mapAtR = 0, rPrec = 0, p1 = 0, queries = 0;
+  let map = 0,
+    mapAtR = 0,
+    rPrec = 0,
+    p1 = 0,
+    queries = 0;
   const hits = ks.map(() => 0);
   for (let q = 0; q < n; q++) {
     const others: number[] = [];
@@ -70,10 +74,14 @@ export function bruteRetrieval(x: ArrayLike<number>, n: number, d: number, label
     if (R === 0) continue;
     queries++;
     const score = new Map(others.map((j) => [j, dot(x, d, q, j)]));
-    map += sklearnAP(others.map((j) => score.get(j)!), others.map((j) => labels[j] === labels[q]));
+    map += sklearnAP(
+      others.map((j) => score.get(j)!),
+      others.map((j) => labels[j] === labels[q]),
+    );
     const sorted = [...others].sort((a, b) => score.get(b)! - score.get(a)! || a - b);
     const rel = sorted.map((j) => labels[j] === labels[q]);
-    let tp = 0, apr = 0;
+    let tp = 0,
+      apr = 0;
     for (let i = 0; i < R; i++) {
       if (rel[i]) {
         tp++;
@@ -144,9 +152,13 @@ export type BruteSimilarity = 'dot' | 'cosine' | 'euclidean';
  * order and keeps integer data exact).
  */
 function pairScore(qx: ArrayLike<number>, q: number, gx: ArrayLike<number>, j: number, d: number, sim: BruteSimilarity): number {
-  let s = 0, qq = 0, gg = 0, dist = 0;
+  let s = 0,
+    qq = 0,
+    gg = 0,
+    dist = 0;
   for (let t = 0; t < d; t++) {
-    const a = qx[q * d + t], b = gx[j * d + t];
+    const a = qx[q * d + t],
+      b = gx[j * d + t];
     s += a * b;
     qq += a * a;
     gg += b * b;
@@ -168,13 +180,17 @@ export interface BruteQG extends RetrievalMetrics {
  * ranking; `perClass` averages each class's queries first, then the classes.
  */
 export function bruteQueryGallery(
-  qx: ArrayLike<number>, qLabels: ArrayLike<number>,
-  gx: ArrayLike<number>, gLabels: ArrayLike<number>,
-  d: number, ks: number[],
+  qx: ArrayLike<number>,
+  qLabels: ArrayLike<number>,
+  gx: ArrayLike<number>,
+  gLabels: ArrayLike<number>,
+  d: number,
+  ks: number[],
   opts: { similarity?: BruteSimilarity; self?: boolean; perClass?: boolean } = {},
 ): BruteQG {
   const sim = opts.similarity ?? 'dot';
-  const nq = qLabels.length, ng = gLabels.length;
+  const nq = qLabels.length,
+    ng = gLabels.length;
   const rows: { label: number; v: number[] }[] = [];
   for (let q = 0; q < nq; q++) {
     const items: number[] = [];
@@ -183,10 +199,14 @@ export function bruteQueryGallery(
     const R = items.filter(rel).length;
     if (R === 0) continue;
     const score = new Map(items.map((j) => [j, pairScore(qx, q, gx, j, d, sim)]));
-    const ap = sklearnAP(items.map((j) => score.get(j)!), items.map(rel));
+    const ap = sklearnAP(
+      items.map((j) => score.get(j)!),
+      items.map(rel),
+    );
     const sorted = [...items].sort((a, b) => score.get(b)! - score.get(a)! || a - b);
     const r = sorted.map(rel);
-    let tp = 0, apr = 0;
+    let tp = 0,
+      apr = 0;
     for (let i = 0; i < R; i++) if (r[i]) apr += ++tp / (i + 1);
     const first = r.indexOf(true) + 1;
     rows.push({ label: qLabels[q], v: [ap, apr / R, tp / R, first === 1 ? 1 : 0, 1 / first, ...ks.map((k) => (first <= k ? 1 : 0))] });

@@ -99,7 +99,11 @@ describe('evaluateQueryGallery', () => {
   });
 
   it('matches the brute force on random data: disjoint sets, exact copies, ties; every similarity and averaging', async () => {
-    for (const [seed, nq, ng, d, c] of [[11, 70, 110, 3, 9], [12, 60, 45, 4, 25], [13, 50, 90, 2, 3]] as const) {
+    for (const [seed, nq, ng, d, c] of [
+      [11, 70, 110, 3, 9],
+      [12, 60, 45, 4, 25],
+      [13, 50, 90, 2, 3],
+    ] as const) {
       const ks = [1, 2, 5, 10];
       for (const similarity of ['dot', 'euclidean', 'cosine'] as const) {
         // Small-integer rows make dot and euclidean scores exact, so their ties are real. Cosine
@@ -118,12 +122,14 @@ describe('evaluateQueryGallery', () => {
         for (const averaging of ['query', 'class'] as const) {
           const want = bruteQueryGallery(qd.x, qd.labels, gd.x, gd.labels, d, ks, { similarity, perClass: averaging === 'class' });
           for (const precision of ['f32', 'f64'] as const) {
-            const got = await evaluateQueryGallery(
-              { x: qd.x, n: nq, labels: qd.labels },
-              { x: gd.x, n: ng, labels: gd.labels },
-              d,
-              { k: ks, workers: 1, precision, similarity, averaging, blockSize: 6 },
-            );
+            const got = await evaluateQueryGallery({ x: qd.x, n: nq, labels: qd.labels }, { x: gd.x, n: ng, labels: gd.labels }, d, {
+              k: ks,
+              workers: 1,
+              precision,
+              similarity,
+              averaging,
+              blockSize: 6,
+            });
             expectClose(got, want);
           }
         }

@@ -58,7 +58,11 @@ describe('evaluateRetrieval', () => {
   });
 
   it('matches a full-sort brute force on data with many exact ties, with either kernel', async () => {
-    for (const [seed, n, d, c] of [[4, 90, 3, 7], [5, 150, 2, 30], [6, 64, 4, 2]] as const) {
+    for (const [seed, n, d, c] of [
+      [4, 90, 3, 7],
+      [5, 150, 2, 30],
+      [6, 64, 4, 2],
+    ] as const) {
       const { x, labels } = tiedData(seed, n, d, c);
       const ks = [1, 2, 4, 8, 16];
       const want = bruteRetrieval(x, n, d, labels, ks);
@@ -148,4 +152,3 @@ describe('defaultKs', () => {
     expect(defaultKs(60000)).toEqual([1, 2, 4, 8, 10, 100, 1000]);
   });
 });
-

@@ -17,7 +17,15 @@ describe('wasm-asm (the hand-written encoder shared by the loss and metric kerne
 
   it('an exported-memory module runs: f(a, b) stores a·b + 7 at address a and returns it', () => {
     const code = new Code().emit(
-      op.localGet(0), op.localGet(0), op.localGet(1), op.i32Mul, op.i32Const(7), op.i32Add, op.localTee(2), op.i32Store(0), op.localGet(2),
+      op.localGet(0),
+      op.localGet(0),
+      op.localGet(1),
+      op.i32Mul,
+      op.i32Const(7),
+      op.i32Add,
+      op.localTee(2),
+      op.i32Store(0),
+      op.localGet(2),
     );
     const bytes = wasmModule([{ name: 'f', params: [I32, I32], results: [I32], locals: [[1, I32]], code }], { kind: 'export', maxPages: 2 });
     expect(validate(bytes)).toBe(true);

@@ -10,7 +10,8 @@ describe('SimilarityBlocks', () => {
   for (const useWasm of [true, false]) {
     it(`equals naive float64 dot products for ragged sizes (${useWasm ? 'wasm' : 'JS'} kernel)`, () => {
       // n not a multiple of 4, d not a multiple of 8, odd block sizes and a last partial block.
-      const n = 13, d = 5;
+      const n = 13,
+        d = 5;
       const { x } = gaussianData(3, n, d, 2);
       for (const block of [1, 3, 13]) {
         const sb = new SimilarityBlocks(x, n, d, block, { useWasm });
@@ -32,7 +33,8 @@ describe('SimilarityBlocks', () => {
 
 describe('SimilarityBlocks in float32', () => {
   it('stays within the error bound the exact evaluation relies on', () => {
-    const n = 41, d = 37;
+    const n = 41,
+      d = 37;
     const { x } = gaussianData(5, n, d, 2);
     const norm = (i: number) => Math.hypot(...Array.from(x.subarray(i * d, i * d + d)));
     const sb = new SimilarityBlocks(x, n, d, 8, { precision: 'f32' });
@@ -45,7 +47,7 @@ describe('SimilarityBlocks in float32', () => {
           let want = 0;
           for (let t = 0; t < d; t++) want += x[(q0 + r) * d + t] * x[j * d + t];
           // γ_{d+3} ‖x_q‖‖x_j‖ with u = 2^-24 (retrieval-core.ts doubles it for safety)
-          const bound = ((d + 3) * 2 ** -24) * norm(q0 + r) * norm(j);
+          const bound = (d + 3) * 2 ** -24 * norm(q0 + r) * norm(j);
           worstRatio = Math.max(worstRatio, Math.abs(s[r * sb.stride + j] - want) / bound);
         }
       }

@@ -20,7 +20,16 @@ const EVIL_LOSS = '<script>alert(1)</script>';
 // The flags keep Chromium off the network (it is closed here; otherwise it retries many lookups).
 const LAUNCH = {
   executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 };
 
 describe('Chromium availability', () => {
@@ -112,7 +121,10 @@ describe.runIf(hasChromium)('report in headless Chromium', () => {
     );
     // Expected from the fixture's shape alone: facets × series (× points for symbols).
     const metrics = 8; // map, mapAtR, rPrecision, precisionAt1, recallAt1/2/4/8
-    const D = datasets.length, L = losses.length, T = taus.length, S = seeds.length;
+    const D = datasets.length,
+      L = losses.length,
+      T = taus.length,
+      S = seeds.length;
     expect(marks).toEqual([
       { chart: 'metrics', svg: 1, line: metrics * D * L, area: metrics * D * L, symbol: metrics * D * L * T },
       // AP row: estimate and true AP per loss; gap row: one gap per loss.
@@ -162,7 +174,9 @@ describe.runIf(hasChromium)('report in headless Chromium', () => {
         const values = members.map((r) => Number(r[metric]));
         const mean = values.reduce((a, b) => a + b, 0) / values.length;
         const allowed = 0.5 * 10 ** -shown.decimals + 1e-12;
-        expect(Math.abs(shown.mean - mean), `${dataset}/${loss}/τ=${tau} ${metric}: shown ${shown.mean}, results.csv mean ${mean}`).toBeLessThanOrEqual(allowed);
+        expect(Math.abs(shown.mean - mean), `${dataset}/${loss}/τ=${tau} ${metric}: shown ${shown.mean}, results.csv mean ${mean}`).toBeLessThanOrEqual(
+          allowed,
+        );
         const s = summary.find((r) => r.dataset === dataset && r.loss === loss && Number(r['loss.params.tau']) === Number(tau) && r.metric === metric)!;
         const half = (Number(s.ci95High) - Number(s.ci95Low)) / 2;
         expect(shown.half).not.toBeNull();

@@ -60,7 +60,9 @@ describe('bench report', () => {
     const r = bench('report', 'ablation-p', '--results-dir', results, '--reports-dir', join(root, 'x'));
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`bench: no results for experiment "ablation-p": ${join(results, 'ablation-p', 'results.csv')} does not exist (run \`bench run ablation-p\` first)\n`);
+    expect(r.stderr).toBe(
+      `bench: no results for experiment "ablation-p": ${join(results, 'ablation-p', 'results.csv')} does not exist (run \`bench run ablation-p\` first)\n`,
+    );
   });
 
   it('fails with one line when there are no results at all', () => {

@@ -8,7 +8,12 @@ import { renderSvg } from '../../src/report/render-svg.js';
 import { apEstimateChart, metricsChart, trainingCurvesChart } from '../../src/report/specs.js';
 
 const swept = ['train.iterations', 'estimator.name', 'estimator.params.tau', 'estimator.params.bins'];
-const estimators: Array<[string, number | null, number | null]> = [['smooth-ap', 0.1, null], ['smooth-ap', 0.01, null], ['fast-ap', null, 5], ['fast-ap', null, 10]];
+const estimators: Array<[string, number | null, number | null]> = [
+  ['smooth-ap', 0.1, null],
+  ['smooth-ap', 0.01, null],
+  ['fast-ap', null, 5],
+  ['fast-ap', null, 10],
+];
 const stages = [0, 100];
 const seeds = [0, 1];
 
@@ -22,19 +27,67 @@ function build(): ExperimentResults {
       for (const seed of seeds) {
         const id = `${it}-${name}-${tau ?? bins}-${seed}`;
         // The same training gives the same mAP whatever the estimator.
-        results.push({ experiment: 'ap', cell: id, dataset: 'synthetic', loss: 'smooth-ap', ...key, seed, map: 0.1 + it / 1000 + seed / 100, apEstimate: 0.5, trueAP: 0.6, apGap: -0.1 });
-        cells.push({ id, dataset: 'synthetic', loss: 'smooth-ap', seed, swept: key, includeQuery: true, curve: [{ step: 1, loss: 0.9, apEstimate: 0.2 }, { step: 2, loss: 0.8, apEstimate: 0.3 }], exampleBatch: null });
+        results.push({
+          experiment: 'ap',
+          cell: id,
+          dataset: 'synthetic',
+          loss: 'smooth-ap',
+          ...key,
+          seed,
+          map: 0.1 + it / 1000 + seed / 100,
+          apEstimate: 0.5,
+          trueAP: 0.6,
+          apGap: -0.1,
+        });
+        cells.push({
+          id,
+          dataset: 'synthetic',
+          loss: 'smooth-ap',
+          seed,
+          swept: key,
+          includeQuery: true,
+          curve: [
+            { step: 1, loss: 0.9, apEstimate: 0.2 },
+            { step: 2, loss: 0.8, apEstimate: 0.3 },
+          ],
+          exampleBatch: null,
+        });
       }
       for (const metric of ['map', 'apEstimate', 'trueAP', 'apGap']) {
         const mean = metric === 'map' ? 0.1 + it / 1000 + 0.005 : 0.5;
-        summary.push({ experiment: 'ap', dataset: 'synthetic', loss: 'smooth-ap', ...key, metric, mean, std: 0.01, n: 2, ci95Low: mean - 0.1, ci95High: mean + 0.1 });
+        summary.push({
+          experiment: 'ap',
+          dataset: 'synthetic',
+          loss: 'smooth-ap',
+          ...key,
+          metric,
+          mean,
+          std: 0.01,
+          n: 2,
+          ci95Low: mean - 0.1,
+          ci95High: mean + 0.1,
+        });
       }
     }
   }
-  return { experiment: 'ap', dir: '', results, summary, swept, metrics: ['map', 'apEstimate', 'trueAP', 'apGap'], manifest: { report: { x: 'estimator.params.tau', logX: true } }, cells };
+  return {
+    experiment: 'ap',
+    dir: '',
+    results,
+    summary,
+    swept,
+    metrics: ['map', 'apEstimate', 'trueAP', 'apGap'],
+    manifest: { report: { x: 'estimator.params.tau', logX: true } },
+    cells,
+  };
 }
 
-type Facet = { data: { values: Record<string, unknown>[] }; facet: { row: { sort: string[] } }; spec: { layer: Array<{ encoding: Record<string, { field?: string; title?: unknown }> }> }; title?: string };
+type Facet = {
+  data: { values: Record<string, unknown>[] };
+  facet: { row: { sort: string[] } };
+  spec: { layer: Array<{ encoding: Record<string, { field?: string; title?: unknown }> }> };
+  title?: string;
+};
 
 describe('charts beside an AP estimator', () => {
   const exp = build();

@@ -14,7 +14,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const CHROMIUM = '/usr/bin/chromium';
 const LAUNCH = {
   executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 };
 
 const bench = (...args: string[]) => {
@@ -106,7 +115,13 @@ describe('τ explorer', () => {
       // Stops: a log grid 0.001..1 (61 steps) plus the swept 0.1 and 0.01, which it already holds.
       const max = Number(await page.getAttribute('#explorer-tau', 'max'));
       expect(max).toBe(60);
-      for (const [stop, tau] of [[20, '0.01'], [50, '0.316'], [0, '0.001'], [33, '0.0447'], [60, '1']] as const) {
+      for (const [stop, tau] of [
+        [20, '0.01'],
+        [50, '0.316'],
+        [0, '0.001'],
+        [33, '0.0447'],
+        [60, '1'],
+      ] as const) {
         await page.locator('#explorer-tau').fill(String(stop));
         const shown = await read();
         expect(shown.tau).toBe(tau);
@@ -127,7 +142,11 @@ describe('τ explorer', () => {
       const q = Number(await page.locator('#explorer-query').inputValue());
       const tau = Number((await read()).tau);
       const rows = await page.$$eval('#explorer-ranks tr', (trs) =>
-        trs.map((tr) => ({ item: Number(tr.getAttribute('data-item')), trueRank: Number(tr.querySelector('[data-column="true"]')!.textContent), soft: Number(tr.querySelector('[data-column="soft"]')!.getAttribute('data-value')) })),
+        trs.map((tr) => ({
+          item: Number(tr.getAttribute('data-item')),
+          trueRank: Number(tr.querySelector('[data-column="true"]')!.textContent),
+          soft: Number(tr.querySelector('[data-column="soft"]')!.getAttribute('data-value')),
+        })),
       );
       const positives = batch.labels.flatMap((l, j) => (l === batch.labels[q] ? [j] : []));
       expect(rows.map((r) => r.item).sort((a, b) => a - b)).toEqual(positives);

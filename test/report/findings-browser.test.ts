@@ -16,12 +16,36 @@ import { writeFixture } from './fixture.js';
 const CHROMIUM = '/usr/bin/chromium';
 const LAUNCH = {
   executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 };
 
 const CLAIMS = [
-  { kind: 'best', text: 'τ = 0.01 gives the highest mAP', where: { loss: 'smooth-ap' }, param: 'loss.params.tau', value: 0.01, metric: { a: 'map', abs: false, text: 'map' }, goal: 'higher' },
-  { kind: 'trend', text: 'the estimate gap grows with τ', where: { loss: 'smooth-ap' }, param: 'loss.params.tau', metric: { a: 'apGap', abs: true, text: '|apGap|' }, direction: 'increasing' },
+  {
+    kind: 'best',
+    text: 'τ = 0.01 gives the highest mAP',
+    where: { loss: 'smooth-ap' },
+    param: 'loss.params.tau',
+    value: 0.01,
+    metric: { a: 'map', abs: false, text: 'map' },
+    goal: 'higher',
+  },
+  {
+    kind: 'trend',
+    text: 'the estimate gap grows with τ',
+    where: { loss: 'smooth-ap' },
+    param: 'loss.params.tau',
+    metric: { a: 'apGap', abs: true, text: '|apGap|' },
+    direction: 'increasing',
+  },
 ];
 
 type CsvRow = Record<string, string>;
@@ -45,7 +69,10 @@ function bestVerdict(rows: CsvRow[], dataset: string): { verdict: string; means:
     return { mean, p: 1 - Math.abs(t) / Math.sqrt(t * t + 2) };
   });
   const [lo, hi] = [...tests].sort((a, b) => a.p - b.p);
-  const adj = new Map([[lo!, Math.min(1, 2 * lo!.p)], [hi!, Math.max(Math.min(1, 2 * lo!.p), hi!.p)]]);
+  const adj = new Map([
+    [lo!, Math.min(1, 2 * lo!.p)],
+    [hi!, Math.max(Math.min(1, 2 * lo!.p), hi!.p)],
+  ]);
   if (tests.some((t) => adj.get(t)! < 0.05 && t.mean < 0)) return { verdict: 'does not hold', means };
   return { verdict: tests.every((t) => adj.get(t)! < 0.05 && t.mean > 0) ? 'holds' : 'inconclusive', means };
 }
@@ -58,7 +85,12 @@ describe('Findings and claim charts', () => {
   let indexPath = '';
 
   beforeAll(async () => {
-    writeFixture(resultsDir, { experiment: 'ablation-tau', losses: ['smooth-ap', 'fast-ap'], swept: { column: 'loss.params.tau', values: [0.001, 0.01, 0.1] }, seeds: [1, 2, 3] });
+    writeFixture(resultsDir, {
+      experiment: 'ablation-tau',
+      losses: ['smooth-ap', 'fast-ap'],
+      swept: { column: 'loss.params.tau', values: [0.001, 0.01, 0.1] },
+      seeds: [1, 2, 3],
+    });
     const manifestPath = join(resultsDir, 'ablation-tau', 'manifest.json');
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
     manifest.resolved.claims = CLAIMS;
@@ -75,7 +107,9 @@ describe('Findings and claim charts', () => {
     const rows = parse(readFileSync(join(resultsDir, 'ablation-tau', 'results.csv'), 'utf8'), { columns: true }) as CsvRow[];
     for (const dataset of ['synthetic', 'mnist']) {
       const { verdict, means } = bestVerdict(rows, dataset);
-      const li = new RegExp(`<li data-dataset="${dataset}" data-verdict="([^"]+)">.*?<b>${dataset}</b>: (0\\.01 vs 0\\.\\d+) on map: Δ ([-+]\\d\\.\\d{4})`).exec(html.slice(html.indexOf('data-claim="1"'), html.indexOf('data-claim="2"')));
+      const li = new RegExp(
+        `<li data-dataset="${dataset}" data-verdict="([^"]+)">.*?<b>${dataset}</b>: (0\\.01 vs 0\\.\\d+) on map: Δ ([-+]\\d\\.\\d{4})`,
+      ).exec(html.slice(html.indexOf('data-claim="1"'), html.indexOf('data-claim="2"')));
       expect(li, dataset).not.toBeNull();
       expect(li![1]).toBe(verdict);
       expect(Number(li![3])).toBeCloseTo(means[li![2]!]!, 4);
@@ -87,7 +121,7 @@ describe('Findings and claim charts', () => {
     expect(html.indexOf('data-chart="claim-1"')).toBeLessThan(html.indexOf('data-chart="metrics"'));
   });
 
-  it('reports/index.html counts each experiment\'s verdicts', () => {
+  it("reports/index.html counts each experiment's verdicts", () => {
     const verdicts = [...html.matchAll(/<li data-dataset="[^"]+" data-verdict="([^"]+)">/g)].map((m) => m[1]!);
     expect(verdicts).toHaveLength(4); // 2 claims × 2 datasets
     const counts = new Map<string, number>();
@@ -112,7 +146,7 @@ describe('Findings and claim charts', () => {
       await browser?.close();
     });
 
-    it('draws the claim charts; a point\'s tooltip names its cells and seed; a legend click highlights', async () => {
+    it("draws the claim charts; a point's tooltip names its cells and seed; a legend click highlights", async () => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const errors: string[] = [];
       const requests: string[] = [];
@@ -135,7 +169,13 @@ describe('Findings and claim charts', () => {
       const tip = page.locator('#vg-tooltip-element');
       await tip.waitFor({ state: 'visible', timeout: 10_000 });
       // vega-tooltip draws a key/value table.
-      const kv = Object.fromEntries(await tip.locator('tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('.key')?.textContent?.replace(/:$/, '') ?? '', tr.querySelector('.value')?.textContent ?? ''])));
+      const kv = Object.fromEntries(
+        await tip
+          .locator('tr')
+          .evaluateAll((trs) =>
+            trs.map((tr) => [tr.querySelector('.key')?.textContent?.replace(/:$/, '') ?? '', tr.querySelector('.value')?.textContent ?? '']),
+          ),
+      );
       const cellA = kv['cell A'];
       const seed = kv.seed;
       expect(cellA, JSON.stringify(kv)).toMatch(/^[0-9a-f]{12}$/);
@@ -163,7 +203,7 @@ describe('Findings and claim charts', () => {
       await page.close();
     });
 
-    it('the metrics chart: a mean\'s tooltip lists each seed\'s exact value and cell; a legend click fades other series', async () => {
+    it("the metrics chart: a mean's tooltip lists each seed's exact value and cell; a legend click fades other series", async () => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       await page.goto(pathToFileURL(indexPath).href);
       await page.waitForSelector('body[data-rendered="true"]', { timeout: 60_000 });
@@ -171,7 +211,13 @@ describe('Findings and claim charts', () => {
       await points.first().hover();
       const tip = page.locator('#vg-tooltip-element');
       await tip.waitFor({ state: 'visible', timeout: 10_000 });
-      const kv = Object.fromEntries(await tip.locator('tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('.key')?.textContent?.replace(/:$/, '') ?? '', tr.querySelector('.value')?.textContent ?? ''])));
+      const kv = Object.fromEntries(
+        await tip
+          .locator('tr')
+          .evaluateAll((trs) =>
+            trs.map((tr) => [tr.querySelector('.key')?.textContent?.replace(/:$/, '') ?? '', tr.querySelector('.value')?.textContent ?? '']),
+          ),
+      );
       const results = parse(readFileSync(join(resultsDir, 'ablation-tau', 'results.csv'), 'utf8'), { columns: true }) as CsvRow[];
       const listed = [...kv['seed: value (cell)']!.matchAll(/seed (\d+): ([-\d.e]+) \(cell ([0-9a-f]{12})\)/g)];
       expect(listed, JSON.stringify(kv)).toHaveLength(3);

@@ -42,7 +42,7 @@ export interface Fixture {
 }
 
 /** t quantile 0.975 for df = 1..10 (tables); the fixture's CI is mean ± t·s/√n. */
-const T975 = [NaN, 12.706204736, 4.302652730, 3.182446305, 2.776445105, 2.570581836, 2.446911851, 2.364624252, 2.306004135, 2.262157163, 2.228138852];
+const T975 = [NaN, 12.706204736, 4.30265273, 3.182446305, 2.776445105, 2.570581836, 2.446911851, 2.364624252, 2.306004135, 2.262157163, 2.228138852];
 
 /** Small deterministic generator (mulberry32), independent of the project's Rng. */
 function generator(seed: number): () => number {
@@ -72,7 +72,18 @@ export function writeFixture(resultsDir: string, opts: FixtureOptions = {}): Fix
   const rand = generator(12345);
   const noise = (s: number): number => (rand() - 0.5) * 2 * s;
 
-  const metricColumns = ['map', 'mapAtR', 'rPrecision', 'precisionAt1', ...ks.map((k) => `recallAt${k}`), 'untrainedMap', 'apEstimate', 'trueAP', 'apGap', 'trainMs'];
+  const metricColumns = [
+    'map',
+    'mapAtR',
+    'rPrecision',
+    'precisionAt1',
+    ...ks.map((k) => `recallAt${k}`),
+    'untrainedMap',
+    'apEstimate',
+    'trueAP',
+    'apGap',
+    'trainMs',
+  ];
   const sweptValues: (number | string | null)[] = swept ? swept.values : [null];
   const cells: FixtureCell[] = [];
   datasets.forEach((dataset, di) => {
@@ -111,7 +122,12 @@ export function writeFixture(resultsDir: string, opts: FixtureOptions = {}): Fix
   // results.csv, pinned column order.
   const header = ['experiment', 'cell', 'dataset', 'loss', ...(swept ? [swept.column] : []), 'seed', ...metricColumns];
   const resultRows = cells.map((c) => [
-    experiment, c.id, c.dataset, c.loss, ...(swept ? [c.sweptValue] : []), c.seed,
+    experiment,
+    c.id,
+    c.dataset,
+    c.loss,
+    ...(swept ? [c.sweptValue] : []),
+    c.seed,
     ...metricColumns.map((col) => (c.metrics[col] === null ? '' : c.metrics[col])),
   ]);
   writeFileSync(join(dir, 'results.csv'), stringify([header, ...resultRows]));
@@ -132,7 +148,7 @@ export function writeFixture(resultsDir: string, opts: FixtureOptions = {}): Fix
           }
           const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
           const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
-          const half = xs.length > 1 ? T975[Math.min(xs.length - 1, 10)]! * std / Math.sqrt(xs.length) : 0;
+          const half = xs.length > 1 ? (T975[Math.min(xs.length - 1, 10)]! * std) / Math.sqrt(xs.length) : 0;
           sRows.push([...key, mean, std, xs.length, mean - half, mean + half]);
         }
       }
@@ -144,12 +160,22 @@ export function writeFixture(resultsDir: string, opts: FixtureOptions = {}): Fix
   for (const c of cells) {
     const r = generator(c.seed * 1000 + cells.indexOf(c));
     const hasEstimate = c.metrics.apEstimate !== null;
-    const curve = opts.curves === false ? [] : Array.from({ length: steps }, (_, step) => {
-      const ap = (c.metrics.trueAP ?? c.metrics.map!) * (1 - Math.exp(-(step + 1) / 8)) + (r() - 0.5) * 0.03;
-      return hasEstimate ? { step, loss: 1 - ap, apEstimate: ap } : { step, loss: 0.1 * Math.exp(-step / 10) + r() * 0.01 };
-    });
+    const curve =
+      opts.curves === false
+        ? []
+        : Array.from({ length: steps }, (_, step) => {
+            const ap = (c.metrics.trueAP ?? c.metrics.map!) * (1 - Math.exp(-(step + 1) / 8)) + (r() - 0.5) * 0.03;
+            return hasEstimate ? { step, loss: 1 - ap, apEstimate: ap } : { step, loss: 0.1 * Math.exp(-step / 10) + r() * 0.01 };
+          });
     const recallAt = Object.fromEntries(ks.map((k) => [String(k), c.metrics[`recallAt${k}`]]));
-    const metrics = { map: c.metrics.map, mapAtR: c.metrics.mapAtR, rPrecision: c.metrics.rPrecision, precisionAt1: c.metrics.precisionAt1, recallAt, queries: 500 };
+    const metrics = {
+      map: c.metrics.map,
+      mapAtR: c.metrics.mapAtR,
+      rPrecision: c.metrics.rPrecision,
+      precisionAt1: c.metrics.precisionAt1,
+      recallAt,
+      queries: 500,
+    };
     const cell = {
       id: c.id,
       experiment,

@@ -55,14 +55,32 @@ describe('escaping helpers', () => {
 describe('reproduce command', () => {
   it('splits a recorded command line as a shell would', () => {
     expect(splitCommandLine(`bench run x --set 'loss.name=my loss' --set a="b c" d\\ e`)).toEqual([
-      'bench', 'run', 'x', '--set', 'loss.name=my loss', '--set', 'a=b c', 'd e',
+      'bench',
+      'run',
+      'x',
+      '--set',
+      'loss.name=my loss',
+      '--set',
+      'a=b c',
+      'd e',
     ]);
   });
 
   it('keeps the global options and overrides, drops --force, from a string or an argv array', () => {
     expect(reproduceCommand('ablation-tau', 'bench run ablation-tau --seeds 1,2,3 --force')).toBe('npx bench run ablation-tau --seeds 1,2,3');
     expect(
-      reproduceCommand('ablation-tau', ['/usr/bin/node', '/w/dist/cli/main.js', '--backend', 'cpu', 'run', 'experiments/ablation-tau.yaml', '--set', 'train.lr=0.01', '--only', 'loss.params.tau=0.01']),
+      reproduceCommand('ablation-tau', [
+        '/usr/bin/node',
+        '/w/dist/cli/main.js',
+        '--backend',
+        'cpu',
+        'run',
+        'experiments/ablation-tau.yaml',
+        '--set',
+        'train.lr=0.01',
+        '--only',
+        'loss.params.tau=0.01',
+      ]),
     ).toBe('npx bench --backend cpu run experiments/ablation-tau.yaml --set train.lr=0.01 --only loss.params.tau=0.01');
     expect(reproduceCommand('x', ['node', 'main.js', 'run', 'x', '--set', "loss.name=it's"])).toBe(`npx bench run x --set 'loss.name=it'\\''s'`);
     expect(reproduceCommand('ci', undefined)).toBe('npx bench run ci');
@@ -95,7 +113,9 @@ describe('report page', () => {
     expect(html.match(/<script\b/gi)).toHaveLength(3 + charts.length + 1);
     expect(html).toContain(escapeHtml(`npx bench run evil --set 'loss.name=${EVIL_LOSS}'`));
     // The inlined spec still carries the real names, for vega to draw as text.
-    const spec = JSON.parse(/<script type="application\/json" id="spec-metrics">([\s\S]*?)<\/script>/.exec(html)![1]!) as { data: { values: { series: string }[] } };
+    const spec = JSON.parse(/<script type="application\/json" id="spec-metrics">([\s\S]*?)<\/script>/.exec(html)![1]!) as {
+      data: { values: { series: string }[] };
+    };
     expect(new Set(spec.data.values.map((v) => v.series))).toEqual(new Set(['triplet', EVIL_LOSS]));
   });
 
@@ -140,7 +160,9 @@ describe('report page', () => {
     await buildReport('x', { resultsDir: dir, reportsDir: join(dir, 'out') });
     expect(existsSync(join(dir, 'out', 'x', 'ap-estimate.svg'))).toBe(false);
     expect(existsSync(join(dir, 'out', 'x', 'ap-estimate.vl.json'))).toBe(false);
-    expect(readFileSync(join(dir, 'out', 'x', 'index.html'), 'utf8')).toContain('Not drawn: estimated vs true AP (no loss in these results reports an AP estimate)');
+    expect(readFileSync(join(dir, 'out', 'x', 'index.html'), 'utf8')).toContain(
+      'Not drawn: estimated vs true AP (no loss in these results reports an AP estimate)',
+    );
   });
 
   it('links every experiment report from reports/index.html', async () => {

@@ -19,7 +19,11 @@ function load(opts: FixtureOptions = {}): { exp: ExperimentResults; fx: ReturnTy
 }
 
 type Layer = { mark: { type: string }; encoding: Record<string, { field?: string; type?: string; scale?: { type?: string }; sort?: unknown }> };
-type Facet = { data: { values: Record<string, unknown>[] }; facet: { row: { field: string; sort: string[] }; column: { field: string } }; spec: { layer: Layer[] } };
+type Facet = {
+  data: { values: Record<string, unknown>[] };
+  facet: { row: { field: string; sort: string[] }; column: { field: string } };
+  spec: { layer: Layer[] };
+};
 
 function facetOf(spec: Record<string, unknown>): Facet {
   return spec as unknown as Facet;
@@ -62,8 +66,8 @@ describe('retrieval-metrics chart', () => {
     const mean = (xs[0]! + xs[1]! + xs[2]!) / 3;
     const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / 2);
     expect(rec.mean as number).toBeCloseTo(mean, 12);
-    expect(rec.ci95Low as number).toBeCloseTo(mean - (4.302652730 * sd) / Math.sqrt(3), 8);
-    expect(rec.ci95High as number).toBeCloseTo(mean + (4.302652730 * sd) / Math.sqrt(3), 8);
+    expect(rec.ci95Low as number).toBeCloseTo(mean - (4.30265273 * sd) / Math.sqrt(3), 8);
+    expect(rec.ci95High as number).toBeCloseTo(mean + (4.30265273 * sd) / Math.sqrt(3), 8);
     // 2 datasets × 2 losses × 3 τ × 8 retrieval metrics, nothing else (no trainMs, no AP estimate).
     expect(spec.data.values).toHaveLength(2 * 2 * 3 * 8);
   });
@@ -96,7 +100,9 @@ describe('retrieval-metrics chart', () => {
   });
 
   it('refuses a manifest report.x that is no column of the results', () => {
-    expect(() => metricsChart(load({ report: { x: 'loss.params.bins' } }).exp)).toThrow(/report\.x is "loss\.params\.bins".*allowed: loss\.params\.tau, dataset, loss/);
+    expect(() => metricsChart(load({ report: { x: 'loss.params.bins' } }).exp)).toThrow(
+      /report\.x is "loss\.params\.bins".*allowed: loss\.params\.tau, dataset, loss/,
+    );
   });
 });
 
@@ -116,7 +122,7 @@ describe('estimated vs true AP chart', () => {
     expect(gap.mean as number).toBeCloseTo(expected, 12);
     // Both losses share the τ axis: the two series are told apart by dash.
     expect(s.spec.layer[1]!.encoding.strokeDash!.field).toBe('series');
-    expect((exp.cells.length)).toBe(36);
+    expect(exp.cells.length).toBe(36);
     expect(JSON.stringify(apEstimateChart(exp)!.spec)).toMatch(/smooth-ap: query counted as its own positive.*fast-ap: query excluded/);
   });
 
@@ -134,8 +140,36 @@ describe('estimated vs true AP chart', () => {
     // The ap-estimate experiment sweeps a different parameter per loss; the other is empty.
     const rows: Row[] = [];
     for (const ds of ['synthetic', 'mnist']) {
-      for (const tau of [0.001, 0.01, 0.1]) for (const metric of ['apEstimate', 'trueAP', 'apGap']) rows.push({ experiment: 'ap', dataset: ds, loss: 'smooth-ap', 'loss.params.tau': tau, 'loss.params.bins': null, metric, mean: 0.5, std: 0, n: 3, ci95Low: 0.5, ci95High: 0.5 });
-      for (const bins of [10, 20, 40]) for (const metric of ['apEstimate', 'trueAP', 'apGap']) rows.push({ experiment: 'ap', dataset: ds, loss: 'fast-ap', 'loss.params.tau': null, 'loss.params.bins': bins, metric, mean: 0.5, std: 0, n: 3, ci95Low: 0.5, ci95High: 0.5 });
+      for (const tau of [0.001, 0.01, 0.1])
+        for (const metric of ['apEstimate', 'trueAP', 'apGap'])
+          rows.push({
+            experiment: 'ap',
+            dataset: ds,
+            loss: 'smooth-ap',
+            'loss.params.tau': tau,
+            'loss.params.bins': null,
+            metric,
+            mean: 0.5,
+            std: 0,
+            n: 3,
+            ci95Low: 0.5,
+            ci95High: 0.5,
+          });
+      for (const bins of [10, 20, 40])
+        for (const metric of ['apEstimate', 'trueAP', 'apGap'])
+          rows.push({
+            experiment: 'ap',
+            dataset: ds,
+            loss: 'fast-ap',
+            'loss.params.tau': null,
+            'loss.params.bins': bins,
+            metric,
+            mean: 0.5,
+            std: 0,
+            n: 3,
+            ci95Low: 0.5,
+            ci95High: 0.5,
+          });
     }
     const swept = ['loss.params.tau', 'loss.params.bins'];
     const panels = planPanels(rows, swept, null);
@@ -144,7 +178,16 @@ describe('estimated vs true AP chart', () => {
       ['loss.params.bins', false, ['fast-ap']],
     ]);
     expect(panels[1]!.domain).toEqual([10, 20, 40]);
-    const exp: ExperimentResults = { experiment: 'ap', dir: '', results: rows.map((r) => ({ ...r, cell: 'c', seed: 1 })), summary: rows, swept, metrics: ['apEstimate', 'trueAP', 'apGap'], manifest: null, cells: [] };
+    const exp: ExperimentResults = {
+      experiment: 'ap',
+      dir: '',
+      results: rows.map((r) => ({ ...r, cell: 'c', seed: 1 })),
+      summary: rows,
+      swept,
+      metrics: ['apEstimate', 'trueAP', 'apGap'],
+      manifest: null,
+      cells: [],
+    };
     const spec = apEstimateChart(exp)!.spec as { vconcat: Facet[] };
     expect(spec.vconcat).toHaveLength(2);
     expect(spec.vconcat[0]!.data.values.every((v) => v.series === 'smooth-ap')).toBe(true);
@@ -158,8 +201,40 @@ describe('an estimator apart from the training loss (the ap-estimate experiment)
   const swept = ['train.iterations', 'estimator.name', 'estimator.params.tau', 'estimator.params.bins'];
   const rows: Row[] = [];
   for (const it of [0, 100]) {
-    for (const tau of [0.01, 0.1]) for (const metric of ['apEstimate', 'trueAP', 'apGap']) rows.push({ experiment: 'ap', dataset: 'synthetic', loss: 'smooth-ap', 'train.iterations': it, 'estimator.name': 'smooth-ap', 'estimator.params.tau': tau, 'estimator.params.bins': null, metric, mean: 0.5, std: 0, n: 1, ci95Low: null, ci95High: null });
-    for (const bins of [5, 40]) for (const metric of ['apEstimate', 'trueAP', 'apGap']) rows.push({ experiment: 'ap', dataset: 'synthetic', loss: 'smooth-ap', 'train.iterations': it, 'estimator.name': 'fast-ap', 'estimator.params.tau': null, 'estimator.params.bins': bins, metric, mean: 0.5, std: 0, n: 1, ci95Low: null, ci95High: null });
+    for (const tau of [0.01, 0.1])
+      for (const metric of ['apEstimate', 'trueAP', 'apGap'])
+        rows.push({
+          experiment: 'ap',
+          dataset: 'synthetic',
+          loss: 'smooth-ap',
+          'train.iterations': it,
+          'estimator.name': 'smooth-ap',
+          'estimator.params.tau': tau,
+          'estimator.params.bins': null,
+          metric,
+          mean: 0.5,
+          std: 0,
+          n: 1,
+          ci95Low: null,
+          ci95High: null,
+        });
+    for (const bins of [5, 40])
+      for (const metric of ['apEstimate', 'trueAP', 'apGap'])
+        rows.push({
+          experiment: 'ap',
+          dataset: 'synthetic',
+          loss: 'smooth-ap',
+          'train.iterations': it,
+          'estimator.name': 'fast-ap',
+          'estimator.params.tau': null,
+          'estimator.params.bins': bins,
+          metric,
+          mean: 0.5,
+          std: 0,
+          n: 1,
+          ci95Low: null,
+          ci95High: null,
+        });
   }
   const manifest = { report: { x: 'estimator.params.tau', logX: true } };
 
@@ -174,7 +249,16 @@ describe('an estimator apart from the training loss (the ap-estimate experiment)
   });
 
   it('draws the AP chart per estimator, although every row trained with smooth-ap', () => {
-    const exp: ExperimentResults = { experiment: 'ap', dir: '', results: rows.map((r) => ({ ...r, cell: 'c', seed: 0 })), summary: rows, swept, metrics: ['apEstimate', 'trueAP', 'apGap'], manifest, cells: [] };
+    const exp: ExperimentResults = {
+      experiment: 'ap',
+      dir: '',
+      results: rows.map((r) => ({ ...r, cell: 'c', seed: 0 })),
+      summary: rows,
+      swept,
+      metrics: ['apEstimate', 'trueAP', 'apGap'],
+      manifest,
+      cells: [],
+    };
     const spec = apEstimateChart(exp)!.spec as { vconcat: Facet[] };
     expect(spec.vconcat).toHaveLength(2);
     expect(spec.vconcat[1]!.data.values.map((v) => v.x).sort((a, b) => Number(a) - Number(b))).toEqual([...Array(6).fill(5), ...Array(6).fill(40)]);
@@ -184,7 +268,8 @@ describe('an estimator apart from the training loss (the ap-estimate experiment)
 describe('a baseline loss beside the ablation (the ci experiment: τ for Smooth-AP only)', () => {
   const rows: Row[] = [];
   const add = (loss: string, tau: number | null): void => {
-    for (const metric of ['map', 'apEstimate', 'trueAP', 'apGap']) rows.push({ experiment: 'ci', dataset: 'synthetic', loss, 'loss.params.tau': tau, metric, mean: 0.3, std: null, n: 1, ci95Low: null, ci95High: null });
+    for (const metric of ['map', 'apEstimate', 'trueAP', 'apGap'])
+      rows.push({ experiment: 'ci', dataset: 'synthetic', loss, 'loss.params.tau': tau, metric, mean: 0.3, std: null, n: 1, ci95Low: null, ci95High: null });
   };
   add('smooth-ap', 0.1);
   add('smooth-ap', 0.01);
@@ -202,12 +287,30 @@ describe('a baseline loss beside the ablation (the ci experiment: τ for Smooth-
 
   it('labels curves without the parameter a loss does not have, in the results order', () => {
     const cell = (id: string, loss: string, tau: number | null): ExperimentResults['cells'][number] => ({
-      id, dataset: 'synthetic', loss, seed: 0, swept: { 'loss.params.tau': tau }, includeQuery: null,
-      curve: [{ step: 1, loss: 0.5, apEstimate: null }, { step: 2, loss: 0.4, apEstimate: null }],
+      id,
+      dataset: 'synthetic',
+      loss,
+      seed: 0,
+      swept: { 'loss.params.tau': tau },
+      includeQuery: null,
+      curve: [
+        { step: 1, loss: 0.5, apEstimate: null },
+        { step: 2, loss: 0.4, apEstimate: null },
+      ],
     });
     const exp: ExperimentResults = {
-      experiment: 'ci', dir: '', summary: rows, swept: ['loss.params.tau'], metrics: ['map'], manifest,
-      results: [['a', 'smooth-ap', 0.1], ['b', 'smooth-ap', 0.01], ['c', 'fast-ap', null], ['d', 'triplet', null]].map(([cell, loss, tau]) => ({ experiment: 'ci', cell, dataset: 'synthetic', loss, 'loss.params.tau': tau, seed: 0 })),
+      experiment: 'ci',
+      dir: '',
+      summary: rows,
+      swept: ['loss.params.tau'],
+      metrics: ['map'],
+      manifest,
+      results: [
+        ['a', 'smooth-ap', 0.1],
+        ['b', 'smooth-ap', 0.01],
+        ['c', 'fast-ap', null],
+        ['d', 'triplet', null],
+      ].map(([cell, loss, tau]) => ({ experiment: 'ci', cell, dataset: 'synthetic', loss, 'loss.params.tau': tau, seed: 0 })),
       // Cell files come in id-hash order, not the experiment's.
       cells: [cell('d', 'triplet', null), cell('c', 'fast-ap', null), cell('a', 'smooth-ap', 0.1), cell('b', 'smooth-ap', 0.01)],
     };

@@ -26,7 +26,10 @@ describe('train config', () => {
     [{ weightDecay: -0.1 }, 'train.weightDecay: -0.1 is not allowed; expected a number >= 0'],
     [{ model: 'resnet' }, 'train.model: "resnet" is not allowed; expected one of linear, mlp, convnet'],
     [{ logEvery: 0 }, 'train.logEvery: 0 is not allowed; expected an integer >= 1'],
-    [{ momentum: 0.9 }, 'train: unknown parameter "momentum"; allowed: model, embeddingDim, hidden, lr, weightDecay, iterations, batchSize, perClass, seed, withReplacement, logEvery'],
+    [
+      { momentum: 0.9 },
+      'train: unknown parameter "momentum"; allowed: model, embeddingDim, hidden, lr, weightDecay, iterations, batchSize, perClass, seed, withReplacement, logEvery',
+    ],
   ])('%j is a UserError', (given, message) => {
     expect(() => resolveTrainConfig(given)).toThrow(UserError);
     expect(() => resolveTrainConfig(given)).toThrow(message);

@@ -117,11 +117,19 @@ for (const backend of ['wasm', 'cpu'] as const) {
     });
 
     it('l2Normalize: gradient (I − yyᵀ)/‖x‖, and finite zeros for a zero row', () => {
-      const x = tf.tensor2d([[3, 4, 0], [0, 0, 0]]);
-      const c = tf.tensor2d([[1, 2, 3], [1, 1, 1]]);
+      const x = tf.tensor2d([
+        [3, 4, 0],
+        [0, 0, 0],
+      ]);
+      const c = tf.tensor2d([
+        [1, 2, 3],
+        [1, 1, 1],
+      ]);
       const y = l2Normalize(x);
       expect(Array.from(y.dataSync())).toEqual([0.6, 0.8, 0, 0, 0, 0].map((v) => Math.fround(v)));
-      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(l2Normalize(t as tf.Tensor2D), c)))(x).dataSync();
+      const g = tf
+        .grad((t: tf.Tensor) => tf.sum(tf.mul(l2Normalize(t as tf.Tensor2D), c)))(x)
+        .dataSync();
       // Row 1: y = (0.6, 0.8, 0), ‖x‖ = 5, dL/dx = (c − (c·y) y)/5 with c·y = 2.2.
       const want = [(1 - 2.2 * 0.6) / 5, (2 - 2.2 * 0.8) / 5, 3 / 5];
       expect(maxAbsDiff(g.subarray(0, 3), want)).toBeLessThan(1e-6);
@@ -141,9 +149,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const bt = tf.tensor1d(b);
       const ct = tf.tensor2d(c, [n, m]);
       const y = dense(xt, wt, bt).dataSync();
-      const [dx, dw, db] = tf.grads((a: tf.Tensor, bb: tf.Tensor, cc: tf.Tensor) =>
-        tf.sum(tf.mul(dense(a as tf.Tensor2D, bb as tf.Tensor2D, cc as tf.Tensor1D), ct)),
-      )([xt, wt, bt]).map((t) => t.dataSync());
+      const [dx, dw, db] = tf
+        .grads((a: tf.Tensor, bb: tf.Tensor, cc: tf.Tensor) => tf.sum(tf.mul(dense(a as tf.Tensor2D, bb as tf.Tensor2D, cc as tf.Tensor1D), ct)))([xt, wt, bt])
+        .map((t) => t.dataSync());
       const wantY = new Float64Array(n * m);
       const wantDx = new Float64Array(n * k);
       const wantDw = new Float64Array(k * m);
@@ -177,8 +185,18 @@ for (const backend of ['wasm', 'cpu'] as const) {
       // L = Σ c·y is linear in x and in W, so each gradient entry is L at a unit input / weight.
       const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv3x3(a as tf.Tensor4D, b as tf.Tensor4D), ct)))([xt, wt]);
       const loss = (xx: Float32Array, ww: Float32Array): number => convOracle(xx, ww, n, h, wd, ci, co).reduce((s, v, i) => s + v * c[i]!, 0);
-      const wantDx = x.map((_, i) => loss(Float32Array.from(x, (_v, j) => (j === i ? 1 : 0)), w));
-      const wantDw = w.map((_, i) => loss(x, Float32Array.from(w, (_v, j) => (j === i ? 1 : 0))));
+      const wantDx = x.map((_, i) =>
+        loss(
+          Float32Array.from(x, (_v, j) => (j === i ? 1 : 0)),
+          w,
+        ),
+      );
+      const wantDw = w.map((_, i) =>
+        loss(
+          x,
+          Float32Array.from(w, (_v, j) => (j === i ? 1 : 0)),
+        ),
+      );
       expect(maxAbsDiff(dx!.dataSync(), wantDx)).toBeLessThan(1e-4);
       expect(maxAbsDiff(dw!.dataSync(), wantDw)).toBeLessThan(1e-4);
       // The first layer's variant skips dx (its input is data) but keeps dW.
@@ -199,7 +217,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
       expect(y.shape).toEqual([1, 1, 2, 1]);
       expect(Array.from(y.dataSync())).toEqual([7, 4]);
       const dy = tf.tensor4d([10, 20], [1, 1, 2, 1]);
-      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(maxPool2x2(t as tf.Tensor4D), dy)))(x).dataSync();
+      const g = tf
+        .grad((t: tf.Tensor) => tf.sum(tf.mul(maxPool2x2(t as tf.Tensor4D), dy)))(x)
+        .dataSync();
       const want = new Array(15).fill(0);
       want[0] = 10; // first of the tied 7s
       want[5 + 2] = 20; // the 4

@@ -63,9 +63,15 @@ describe('train on wasm', () => {
   it('the number of live tensors does not grow with the steps, and dispose frees the model', async () => {
     const start = tf.memory().numTensors;
     const counts: number[] = [];
-    const m = await train(cfg({ ...SMALL, iterations: 6 }), DATA, contrastiveLoss, { margin: 0.5 }, {
-      onStep: () => counts.push(tf.memory().numTensors),
-    });
+    const m = await train(
+      cfg({ ...SMALL, iterations: 6 }),
+      DATA,
+      contrastiveLoss,
+      { margin: 0.5 },
+      {
+        onStep: () => counts.push(tf.memory().numTensors),
+      },
+    );
     expect(new Set(counts).size).toBe(1);
     m.embed(DATA.test);
     m.dispose();
@@ -74,9 +80,15 @@ describe('train on wasm', () => {
 
   it('records every logEvery steps plus the first and last; onStep sees every step', async () => {
     const seen: Array<[number, number]> = [];
-    const m = await train(cfg({ ...SMALL, iterations: 7, logEvery: 3 }), DATA, contrastiveLoss, { margin: 0.5 }, {
-      onStep: (p) => seen.push([p.step, p.total]),
-    });
+    const m = await train(
+      cfg({ ...SMALL, iterations: 7, logEvery: 3 }),
+      DATA,
+      contrastiveLoss,
+      { margin: 0.5 },
+      {
+        onStep: (p) => seen.push([p.step, p.total]),
+      },
+    );
     expect(m.curve.map((r) => r.step)).toEqual([1, 3, 6, 7]);
     expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7].map((s) => [s, 7]));
     expect(m.curve.every((r) => Number.isFinite(r.loss) && r.apEstimate === undefined)).toBe(true);
@@ -183,9 +195,15 @@ describe('train on wasm', () => {
       test: { ...flat.test, imageShape: [8, 8, 1] },
     };
     const counts: number[] = [];
-    const m = await train(cfg({ ...SMALL, model: 'convnet', iterations: 4, batchSize: 8, perClass: 2 }), images, contrastiveLoss, { margin: 0.5 }, {
-      onStep: () => counts.push(tf.memory().numTensors),
-    });
+    const m = await train(
+      cfg({ ...SMALL, model: 'convnet', iterations: 4, batchSize: 8, perClass: 2 }),
+      images,
+      contrastiveLoss,
+      { margin: 0.5 },
+      {
+        onStep: () => counts.push(tf.memory().numTensors),
+      },
+    );
     expect(m.curve).toHaveLength(4);
     expect(new Set(counts).size).toBe(1);
     const e = m.embed(images.test);
@@ -226,15 +244,11 @@ describe('train on cpu', () => {
 describe('train input errors', () => {
   it('rejects bad config fields and mismatched data with one-line UserErrors', async () => {
     await selectBackend('wasm');
-    await expect(train(cfg({ ...SMALL, lr: 0 }), DATA, contrastiveLoss, { margin: 0.5 })).rejects.toThrow(
-      'train.lr: 0 is not allowed; expected a number > 0',
-    );
+    await expect(train(cfg({ ...SMALL, lr: 0 }), DATA, contrastiveLoss, { margin: 0.5 })).rejects.toThrow('train.lr: 0 is not allowed; expected a number > 0');
     await expect(train(cfg({ ...SMALL, batchSize: 18, iterations: 1 }), DATA, contrastiveLoss, { margin: 0.5 })).rejects.toThrow(
       /batchSize: 18 is not divisible by perClass 4/,
     );
-    await expect(train(cfg({ ...SMALL, model: 'convnet' }), DATA, contrastiveLoss, { margin: 0.5 })).rejects.toThrow(
-      /convnet.*needs an image dataset/,
-    );
+    await expect(train(cfg({ ...SMALL, model: 'convnet' }), DATA, contrastiveLoss, { margin: 0.5 })).rejects.toThrow(/convnet.*needs an image dataset/);
     const bad: LoadedDataset = { ...DATA, test: { ...DATA.test, dim: 3, x: new Float32Array(DATA.test.n * 3) } };
     await expect(train(cfg({ ...SMALL, iterations: 0 }), bad, contrastiveLoss, { margin: 0.5 })).rejects.toThrow(
       /train rows have 20 features but test rows have 3/,

@@ -29,18 +29,25 @@ function table(rows: readonly CheckRow[]): string {
 }
 
 function pinTable(rows: readonly PinRow[]): string {
-  return plainTable(['claim', 'dataset', 'pinned', 'now', 'verdict', 'evidence'], rows.map((r) => [r.claim, r.dataset, r.pinned, r.now, r.ok ? 'ok' : 'FLIPPED', r.detail]));
+  return plainTable(
+    ['claim', 'dataset', 'pinned', 'now', 'verdict', 'evidence'],
+    rows.map((r) => [r.claim, r.dataset, r.pinned, r.now, r.ok ? 'ok' : 'FLIPPED', r.detail]),
+  );
 }
 
 /** Checks the experiment's pinned claim verdicts; prints them and returns whether any failed. */
 function checkPins(run: Awaited<ReturnType<typeof runExperiment>>): boolean {
   const name = run.experiment.name;
   const pins = pinnedClaims(run.claims);
-  const missing = unansweredPins((run.experiment.claims ?? []).filter((c) => c.pin !== undefined).map((c) => c.text), run.claims);
+  const missing = unansweredPins(
+    (run.experiment.claims ?? []).filter((c) => c.pin !== undefined).map((c) => c.text),
+    run.claims,
+  );
   if (pins.length === 0 && missing.length === 0) return false;
   const bad = pins.filter((p) => !p.ok);
   process.stdout.write(`${name}: ${pins.length - bad.length}/${pins.length} pinned claim verdicts unchanged\n${pinTable(pins)}\n`);
-  for (const p of bad) process.stdout.write(`${name}: FAILED: pinned claim "${p.claim}" on ${p.dataset} is now "${p.now}", pinned "${p.pinned}" (${p.detail})\n`);
+  for (const p of bad)
+    process.stdout.write(`${name}: FAILED: pinned claim "${p.claim}" on ${p.dataset} is now "${p.now}", pinned "${p.pinned}" (${p.detail})\n`);
   for (const t of missing) process.stdout.write(`${name}: FAILED: pinned claim "${t}" was not answered: no cell of the run matches it\n`);
   return bad.length + missing.length > 0;
 }
@@ -88,7 +95,9 @@ const command: CommandModule<GlobalArgs, CheckArgs> = {
             before = 'new baseline';
           }
           writeBaseline(args['baseline-dir'], exp.name, run.results, run.manifest);
-          process.stdout.write(`${exp.name}: baseline ${baselinePaths(args['baseline-dir'], exp.name).csv} updated (${run.results.rows.length} cells): ${before}\n`);
+          process.stdout.write(
+            `${exp.name}: baseline ${baselinePaths(args['baseline-dir'], exp.name).csv} updated (${run.results.rows.length} cells): ${before}\n`,
+          );
           // A pin is part of the experiment file, not of the baseline: --update does not move it.
           anyFailed = checkPins(run) || anyFailed;
           continue;
@@ -111,7 +120,9 @@ const command: CommandModule<GlobalArgs, CheckArgs> = {
       rmSync(scratch, { recursive: true, force: true });
     }
     if (anyFailed) {
-      process.stderr.write('bench: check failed; if a number change is intended, run "bench check --update" and commit results/baseline/; a pinned claim changes only in its experiment file\n');
+      process.stderr.write(
+        'bench: check failed; if a number change is intended, run "bench check --update" and commit results/baseline/; a pinned claim changes only in its experiment file\n',
+      );
       process.exitCode = 1;
     }
   },

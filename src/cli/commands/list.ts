@@ -30,7 +30,13 @@ const command: CommandModule<GlobalArgs, GlobalArgs & { json?: boolean }> = {
     const losses = reg.all();
     if (args.json) {
       const pick = ({ name, description, params }: { name: string; description: string; params: readonly ParamSpec[] }) => ({ name, description, params });
-      process.stdout.write(JSON.stringify({ losses: losses.map(pick), datasets: builtinDatasets.map(pick), experiments: experimentCatalogue(), experimentKeys: experimentKeys() }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          { losses: losses.map(pick), datasets: builtinDatasets.map(pick), experiments: experimentCatalogue(), experimentKeys: experimentKeys() },
+          null,
+          2,
+        ) + '\n',
+      );
       return;
     }
     const lines = ['Losses:'];

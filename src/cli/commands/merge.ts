@@ -23,7 +23,10 @@ const command: CommandModule<GlobalArgs, MergeArgs> = {
   builder: (y) =>
     experimentOptions(y)
       .option('partial', { type: 'boolean', default: false, describe: 'exit 0 even when cells are missing (the tables hold the finished ones)' })
-      .option('shards', { type: 'number', describe: 'the N of --shard I/N the cells ran with, to name the shard of each missing cell (default: from bench slurm / bench k8s)' })
+      .option('shards', {
+        type: 'number',
+        describe: 'the N of --shard I/N the cells ran with, to name the shard of each missing cell (default: from bench slurm / bench k8s)',
+      })
       .option('report', { type: 'boolean', default: true, describe: 'build the report (--no-report to skip)' }),
   handler: async (args) => {
     const shards = args.shards;
@@ -79,7 +82,9 @@ const command: CommandModule<GlobalArgs, MergeArgs> = {
       process.stdout.write(`report: ${built.indexPath}\n`);
     }
     if (r.missing.length && !args.partial) {
-      process.stderr.write(`bench: ${name}: ${r.missing.length} cell(s) missing; rerun their shards (or the same bench run) to finish them, or pass --partial\n`);
+      process.stderr.write(
+        `bench: ${name}: ${r.missing.length} cell(s) missing; rerun their shards (or the same bench run) to finish them, or pass --partial\n`,
+      );
       process.exitCode = 1;
     }
   },

@@ -26,7 +26,9 @@ interface MetricsArgs extends GlobalArgs {
 
 /** "1,2,4,8" → [1, 2, 4, 8]; anything but positive integers is a one-line error. */
 export function parseKList(raw: string): number[] {
-  const parts = String(raw).split(',').map((s) => s.trim());
+  const parts = String(raw)
+    .split(',')
+    .map((s) => s.trim());
   const ks = parts.map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
   if (ks.some((k) => !Number.isSafeInteger(k) || k < 1)) {
     throw new UserError(`--k: ${show(raw)} is not allowed; expected comma-separated positive integers, e.g. 1,2,4,8`);
@@ -77,14 +79,17 @@ const command: CommandModule<GlobalArgs, MetricsArgs> = {
     const opts = { workers: args.workers, similarity, averaging };
     let text: string;
     if (args.query !== undefined || args.gallery !== undefined) {
-      if (args.input !== undefined) throw new UserError('--input: not allowed with --query/--gallery; give --input alone (leave-one-out) or --query and --gallery');
+      if (args.input !== undefined)
+        throw new UserError('--input: not allowed with --query/--gallery; give --input alone (leave-one-out) or --query and --gallery');
       if (args.query === undefined) throw new UserError(`--query: missing; --gallery ${show(args.gallery)} needs the query set to rank against it`);
       if (args.gallery === undefined) throw new UserError(`--gallery: missing; --query ${show(args.query)} needs a gallery to be ranked against`);
       if (args.labels !== undefined) throw new UserError('--labels: only with --input; use --query-labels and --gallery-labels');
       const q = await readLabelledFile(args.query, { flag: '--query', labels: args['query-labels'], labelsFlag: '--query-labels', labelColumn });
       const g = await readLabelledFile(args.gallery, { flag: '--gallery', labels: args['gallery-labels'], labelsFlag: '--gallery-labels', labelColumn });
       if (q.d !== g.d) {
-        throw new UserError(`--gallery ${show(args.gallery)}: rows of ${g.d} values, but --query ${show(args.query)} has ${q.d}; both must have the same dimension`);
+        throw new UserError(
+          `--gallery ${show(args.gallery)}: rows of ${g.d} values, but --query ${show(args.query)} has ${q.d}; both must have the same dimension`,
+        );
       }
       const [ql, gl] = sharedClassIds(q.rawLabels, g.rawLabels);
       const m = await evaluateQueryGallery({ x: q.x, n: q.n, labels: ql! }, { x: g.x, n: g.n, labels: gl! }, q.d, {

@@ -38,7 +38,9 @@ function phases(suites: readonly Suite[]): Phase[] {
 
 function parseSizes(v: string | undefined): number[] | undefined {
   if (v === undefined) return undefined;
-  const sizes = String(v).split(',').map((s) => Number(s.trim()));
+  const sizes = String(v)
+    .split(',')
+    .map((s) => Number(s.trim()));
   if (!sizes.length || sizes.some((s) => !Number.isInteger(s) || s < 2)) {
     throw new UserError(`--sizes: ${show(v)} is not allowed; expected comma-separated integers >= 2 (B for losses/train, N for eval)`);
   }
@@ -46,8 +48,19 @@ function parseSizes(v: string | undefined): number[] | undefined {
 }
 
 const COLUMNS: Array<[keyof PerfRecord, string]> = [
-  ['suite', 'suite'], ['name', 'name'], ['impl', 'impl'], ['backend', 'backend'], ['B', 'B'], ['N', 'N'], ['D', 'D'],
-  ['medianMs', 'median ms'], ['minMs', 'min ms'], ['maxMs', 'max ms'], ['peakRssMb', 'peak RSS MB'], ['speedup', 'ours ×'], ['error', 'note'],
+  ['suite', 'suite'],
+  ['name', 'name'],
+  ['impl', 'impl'],
+  ['backend', 'backend'],
+  ['B', 'B'],
+  ['N', 'N'],
+  ['D', 'D'],
+  ['medianMs', 'median ms'],
+  ['minMs', 'min ms'],
+  ['maxMs', 'max ms'],
+  ['peakRssMb', 'peak RSS MB'],
+  ['speedup', 'ours ×'],
+  ['error', 'note'],
 ];
 
 function tableRow(r: PerfRecord): string[] {
@@ -58,7 +71,10 @@ function tableRow(r: PerfRecord): string[] {
 }
 
 function formatTable(rows: PerfRecord[]): string {
-  return markdownTable(COLUMNS.map(([, h]) => h), rows.map(tableRow));
+  return markdownTable(
+    COLUMNS.map(([, h]) => h),
+    rows.map(tableRow),
+  );
 }
 
 const command: CommandModule<GlobalArgs, PerfArgs> = {
@@ -67,9 +83,15 @@ const command: CommandModule<GlobalArgs, PerfArgs> = {
   builder: (y) =>
     y
       .option('suite', { type: 'string', default: 'all', describe: `${SUITES.join(' | ')} | all` })
-      .option('sizes', { type: 'string', describe: 'comma-separated B (losses, train) or N (eval); default: B 64,224,448,1024,2048; N 10000,60000; train B 224' })
+      .option('sizes', {
+        type: 'string',
+        describe: 'comma-separated B (losses, train) or N (eval); default: B 64,224,448,1024,2048; N 10000,60000; train B 224',
+      })
       .option('loss', { type: 'string', describe: 'only this loss (default: every registered loss)' })
-      .option('tensor-backends', { type: 'string', describe: 'backends for the tensor formulations and the training step (default: --backend if given, else wasm,cpu)' })
+      .option('tensor-backends', {
+        type: 'string',
+        describe: 'backends for the tensor formulations and the training step (default: --backend if given, else wasm,cpu)',
+      })
       .option('peer', { type: 'string', describe: 'torch: time the PyTorch peers of the losses beside ours (needs python3 with torch)' })
       .option('json', { type: 'boolean', describe: 'one JSON object per line instead of a table' }),
   handler: async (args) => {
@@ -78,7 +100,10 @@ const command: CommandModule<GlobalArgs, PerfArgs> = {
       throw new UserError(`--suite: ${show(args.suite)} is not allowed; expected one of ${SUITES.join(', ')}, all`);
     }
     const sizes = parseSizes(args.sizes);
-    const tensorBackends = String(args['tensor-backends'] ?? args.backend ?? 'wasm,cpu').split(',').map((s) => s.trim()).filter(Boolean);
+    const tensorBackends = String(args['tensor-backends'] ?? args.backend ?? 'wasm,cpu')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const b of tensorBackends) await selectBackend(b);
     const registry = await lossRegistry(args);
     if (args.loss !== undefined) {
@@ -105,7 +130,8 @@ const command: CommandModule<GlobalArgs, PerfArgs> = {
       ...(peer ? { peer, scratchDir } : {}),
       emit: (r) => {
         rows.push(r);
-        if (args.json) process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(r).filter(([, v]) => !(typeof v === 'number' && Number.isNaN(v))))) + '\n');
+        if (args.json)
+          process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(r).filter(([, v]) => !(typeof v === 'number' && Number.isNaN(v))))) + '\n');
       },
       // What runs now, how many cases are done and for how long: a full run takes minutes.
       note: (s) => {

@@ -40,7 +40,8 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
       .option('report', { type: 'boolean', default: true, describe: 'build the report at the end (--no-report to skip)' })
       .option('shard', {
         type: 'string',
-        describe: 'run only part I/N of the cells (0-based), or "auto" from a Slurm array task or Kubernetes Indexed Job; then "bench merge" writes the results',
+        describe:
+          'run only part I/N of the cells (0-based), or "auto" from a Slurm array task or Kubernetes Indexed Job; then "bench merge" writes the results',
       })
       .option('plan', { type: 'boolean', default: false, describe: 'list the cells (id, configuration, done or to run) and run nothing' })
       .option('claim-timeout', {
@@ -80,7 +81,10 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
       const p = await planRun(args.experiment, opts);
       const done = new Set(p.reused);
       const rows = p.selected.map((c) => [c.id, cellLabel(c), done.has(c.id) ? 'done' : 'to run']);
-      const lines = [`${p.experiment.name}: ${p.selected.length} cell(s), ${p.todo.length} to run, ${p.reused.length} done`, plainTable(['cell', 'configuration', 'status'], rows)];
+      const lines = [
+        `${p.experiment.name}: ${p.selected.length} cell(s), ${p.todo.length} to run, ${p.reused.length} done`,
+        plainTable(['cell', 'configuration', 'status'], rows),
+      ];
       for (const why of p.notReused) lines.push(why);
       process.stdout.write(lines.join('\n') + '\n');
       return;
@@ -94,7 +98,9 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
       process.stdout.write(`${t.experiment.name}: ${t.trials.length} trial(s) × ${t.spec.folds} folds, ${t.ran} cell(s) run, ${t.reused} reused, ${secs}s\n`);
       if (!t.outputs) {
-        process.stdout.write(`${t.pendingTest} test cell(s) are another shard's; when every shard is done, run the same command without --shard to write the results\n`);
+        process.stdout.write(
+          `${t.pendingTest} test cell(s) are another shard's; when every shard is done, run the same command without --shard to write the results\n`,
+        );
         return;
       }
       process.stdout.write(`\n${formatTuneSummary(t.outputs.report)}\n\nresults: ${t.outputs.files.join(', ')}\n`);
@@ -119,7 +125,8 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
     const out: string[] = [head, '', formatSummary(r.summary, r.experiment.swept), ''];
     for (const w of worseThanInputs(r.summary, r.experiment.swept)) out.push(`warning: ${w}`);
     out.push(`results: ${join(r.dir, 'results.csv')} (${r.cells.length} cells), ${join(r.dir, 'summary.csv')}, ${join(r.dir, 'manifest.json')}`);
-    if (r.pending.length) out.push(`${r.pending.length} cell(s) of ${r.experiment.name} have no result yet (left out by --only); run again without --only to finish them`);
+    if (r.pending.length)
+      out.push(`${r.pending.length} cell(s) of ${r.experiment.name} have no result yet (left out by --only); run again without --only to finish them`);
     if (r.claims.length) out.push('', formatVerdicts(r.claims));
     process.stdout.write(out.join('\n') + '\n');
     if (args.report) {

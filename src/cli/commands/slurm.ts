@@ -38,7 +38,7 @@ const command: CommandModule<GlobalArgs, SlurmArgs> = {
       .option('cpus-per-task', { type: 'number', describe: 'CPUs per task (also the cells each task runs at once)' })
       .option('mem', { type: 'string', describe: 'memory per task, e.g. 8G' })
       .option('sbatch-arg', { type: 'string', array: true, describe: 'an extra sbatch option for both scripts, e.g. --sbatch-arg=--account=lab (repeatable)' })
-      .option('claim-timeout', { type: 'number', describe: 'seconds after which a dead task\'s claim on a cell is taken over' })
+      .option('claim-timeout', { type: 'number', describe: "seconds after which a dead task's claim on a cell is taken over" })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the scripts and the sbatch commands; submit nothing' }),
   handler: async (args) => {
     const cells = await countCells(args);
@@ -74,7 +74,10 @@ const command: CommandModule<GlobalArgs, SlurmArgs> = {
     writeSlurmScripts(scripts);
     const t0 = Date.now();
     const { arrayId, mergeId, plan } = submit(scripts, { tasks, parallel });
-    writeFileAtomic(planPath(args['results-dir'], name, 'slurm'), JSON.stringify({ ...plan, mergeJobId: mergeId, submittedAt: new Date(t0).toISOString() }, null, 2) + '\n');
+    writeFileAtomic(
+      planPath(args['results-dir'], name, 'slurm'),
+      JSON.stringify({ ...plan, mergeJobId: mergeId, submittedAt: new Date(t0).toISOString() }, null, 2) + '\n',
+    );
     process.stdout.write(
       [
         `${name}: ${cells} cell(s) in ${tasks} array task(s), ${parallel} at a time`,

@@ -118,7 +118,10 @@ function tileModule(): Uint8Array {
     name,
     params: P.map(() => I32),
     results: [],
-    locals: [[nI32, I32], [nV128, V128]] as [number, number][],
+    locals: [
+      [nI32, I32],
+      [nV128, V128],
+    ] as [number, number][],
     code: tileBody(el),
   });
   return wasmModule([fn('tile', F64_ELEM), fn('tile32', F32_ELEM)], { kind: 'shared-import', maxPages: MAX_PAGES });
@@ -251,7 +254,20 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
   const parts = runner.parts;
   // Enough blocks of B panels for every thread to get several (the split is by block).
   const jpBlock = Math.max(1, Math.min(J_BLOCK / NR, Math.floor(nJp / (4 * parts))));
-  const job = { bOff: aBytes, cOff, ldc: np * eb, nIp: mp / MR, nJp, jpBlock, kp, symmetric: opts.symmetric ?? false, kBlock: K_BLOCK, mr: MR, nr: NR, elemBytes: eb };
+  const job = {
+    bOff: aBytes,
+    cOff,
+    ldc: np * eb,
+    nIp: mp / MR,
+    nJp,
+    jpBlock,
+    kp,
+    symmetric: opts.symmetric ?? false,
+    kBlock: K_BLOCK,
+    mr: MR,
+    nr: NR,
+    elemBytes: eb,
+  };
   runner.run(job, parts);
   const c = eb === 8 ? new Float64Array(buf, cOff, mp * np) : new Float32Array(buf, cOff, mp * np);
   if (np === n) out.set(c.subarray(0, m * n));

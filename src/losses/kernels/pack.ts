@@ -58,7 +58,17 @@ export function packModule(maxPages: number): Uint8Array {
  * `src` of `f` into panels of `pr` rows at element `base`, zero-padding rows up to a multiple of
  * pr and k up to kp (kp ≥ k, even). `f` views the memory the wasm functions work on.
  */
-export function packPanels(fns: PackFns, f: Float64Array, base: number, src: number, rows: number, k: number, kp: number, pr: number, transposed: boolean): void {
+export function packPanels(
+  fns: PackFns,
+  f: Float64Array,
+  base: number,
+  src: number,
+  rows: number,
+  k: number,
+  kp: number,
+  pr: number,
+  transposed: boolean,
+): void {
   if (transposed) packTransposed(fns, f, base, src, rows, k, kp, pr);
   else packRows(fns, f, base, src, rows, k, kp, pr);
   // Padding rows of the last panel are zero for every t.
