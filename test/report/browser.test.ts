@@ -9,28 +9,13 @@ import { pathToFileURL } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, LAUNCH } from './chromium.js';
 import { buildReport, buildReportIndex } from '../../src/report/build.js';
 import { writeFixture } from './fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const inCi = Boolean(process.env.CI) && process.env.CI !== 'false';
 const EVIL_LOSS = '<script>alert(1)</script>';
-
-// The flags keep Chromium off the network (it is closed here; otherwise it retries many lookups).
-const LAUNCH = {
-  executablePath: CHROMIUM,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-};
 
 describe('Chromium availability', () => {
   it('has Chromium for the browser test, or says why that test did not run', () => {

@@ -10,23 +10,9 @@ import { pathToFileURL } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, LAUNCH } from './chromium.js';
 import { buildReport, buildReportIndex } from '../../src/report/build.js';
 import { writeFixture } from './fixture.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH = {
-  executablePath: CHROMIUM,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-};
 
 const CLAIMS = [
   {
