@@ -13,7 +13,7 @@
  */
 
 import { MAX_BINS, type RowHistogram } from './rank-positives.js';
-import { Code, F64, I32, V128, instantiate, op, validate, wasmModule, type WasmFunction, type WasmMemory } from '../core/wasm-asm.js';
+import { Code, F64, I32, V128, instantiate, op, validate, wasmModule, type WasmFunction, type WasmMemory } from '../kernels/wasm-asm.js';
 
 /** Query rows and item rows per register tile: QT×JT vector accumulators (jsGram assumes 2×4). */
 const QT = 2;

@@ -1,5 +1,8 @@
-import { Code, I32, V128, op, wasmApi, wasmModule, type WasmMemory } from '../../core/wasm-asm.js';
-import { TilePool, threadCount, type TileFn } from './matmul-pool.js';
+import { Code, I32, V128, op, wasmApi, wasmModule, type WasmMemory } from '../../kernels/wasm-asm.js';
+import { ensureBytes, instantiateKernels, sharedMemory } from '../../kernels/memory.js';
+import { matmulBlockCount } from '../../kernels/matmul-blocks.js';
+import { KernelPool, threadCount } from '../../kernels/pool.js';
+import type { KernelExports } from '../../kernels/jobs.js';
 import { packModule, packPanels, packRows32, packTransposed32, type PackFns } from './pack.js';
 
 /**
@@ -10,7 +13,7 @@ import { packModule, packPanels, packRows32, packTransposed32, type PackFns } fr
  * Layout: A is packed into panels of MR rows and B into panels of NR rows, each panel stored
  * k-pair-major ((t>>1)·rows + r)·2 + (t&1), so the inner loop reads consecutive 16-byte f64x2
  * vectors at constant offsets. The wasm function walks MR×NR output tiles over a range of
- * panels and a range of k; the driver (matmul-pool.ts) blocks over B panels and k so that a
+ * panels and a range of k; the driver (simdProduct, with the job in kernels/matmul-blocks.ts) blocks over B panels and k so that a
  * block of B stays in L2 while every A panel streams past it, and splits the blocks over
  * worker threads for large products. Measured here: ~5 GFMA/s per core, against ~1 for the
  * best plain-JS loop.
@@ -129,14 +132,15 @@ function tileModule(): Uint8Array {
 
 interface Engine {
   mem: WasmMemory;
-  /** The float64 and float32 tile functions. */
-  tiles: TileFn[];
   pack: PackFns;
-  module: object;
+  /** The compiled modules by name (the worker threads instantiate them too). */
+  modules: Record<string, object>;
+  /** This thread's exports of them: `tile`, `tile32`, and the packing moves. */
+  kernels: KernelExports;
   /** Runs products on this thread only. */
-  single: TilePool;
+  single: KernelPool;
   /** Worker threads, started on the first product big enough to share; null until then. */
-  pool: TilePool | null;
+  pool: KernelPool | null;
 }
 
 let engine: Engine | null | undefined;
@@ -151,12 +155,11 @@ function getEngine(): Engine | null {
     return engine;
   }
   try {
-    const module = new wasm.Module(bytes);
-    const mem = new wasm.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    const inst = new wasm.Instance(module, { env: { mem } });
-    const tiles = [inst.exports.tile as TileFn, inst.exports.tile32 as TileFn];
-    const pack = new wasm.Instance(new wasm.Module(packBytes), { env: { mem } }).exports as unknown as PackFns;
-    engine = { mem, tiles, pack, module, single: new TilePool(tiles, module, mem, 1), pool: null };
+    const modules = { tiles: new wasm.Module(bytes), pack: new wasm.Module(packBytes) };
+    const mem = sharedMemory(MAX_PAGES);
+    const kernels = instantiateKernels(modules, mem);
+    const pack = kernels as unknown as PackFns;
+    engine = { mem, pack, modules, kernels, single: new KernelPool(kernels, modules, mem, 1), pool: null };
   } catch {
     // No shared memory on this runtime: the plain-JS path still gives exact results.
     engine = null;
@@ -222,9 +225,7 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
   // by the wasm moves; float32 ones are packed straight from the operands.
   const stageByte = roundUp(cOff + mp * np * eb, 16);
   const end = eb === 8 ? stageByte + Math.max(m, n) * k * eb : stageByte;
-  const have = eng.mem.buffer.byteLength;
-  if (end > have) eng.mem.grow(Math.ceil((end - have) / 65536));
-  const buf = eng.mem.buffer;
+  const buf = ensureBytes(eng.mem, end);
   if (eb === 8) {
     const f = new Float64Array(buf, 0, end / 8);
     const stage = stageByte / 8;
@@ -245,7 +246,7 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
   const big = m * n * k >= PARALLEL_MIN_FMA;
   if (big && !eng.pool) {
     try {
-      eng.pool = new TilePool(eng.tiles, eng.module, eng.mem, threadCount());
+      eng.pool = new KernelPool(eng.kernels, eng.modules, eng.mem, threadCount());
     } catch {
       eng.pool = eng.single;
     }
@@ -254,21 +255,11 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
   const parts = runner.parts;
   // Enough blocks of B panels for every thread to get several (the split is by block).
   const jpBlock = Math.max(1, Math.min(J_BLOCK / NR, Math.floor(nJp / (4 * parts))));
-  const job = {
-    bOff: aBytes,
-    cOff,
-    ldc: np * eb,
-    nIp: mp / MR,
-    nJp,
-    jpBlock,
-    kp,
-    symmetric: opts.symmetric ?? false,
-    kBlock: K_BLOCK,
-    mr: MR,
-    nr: NR,
-    elemBytes: eb,
-  };
-  runner.run(job, parts);
+  const ldc = np * eb;
+  const nIp = mp / MR;
+  // The parameters in the order of MATMUL_PARAMS.
+  const params = [aBytes, cOff, ldc, nIp, nJp, jpBlock, kp, opts.symmetric ? 1 : 0, K_BLOCK, MR, NR, eb];
+  runner.run('matmul-blocks', params, matmulBlockCount(nJp, jpBlock), parts);
   const c = eb === 8 ? new Float64Array(buf, cOff, mp * np) : new Float32Array(buf, cOff, mp * np);
   if (np === n) out.set(c.subarray(0, m * n));
   else for (let i = 0; i < m; i++) out.set(c.subarray(i * np, i * np + n), i * n);
