@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { JOB_NAMES, JOBS, type JobName, type KernelExports } from './jobs.js';
 import { BLOCKS, claimBlocks, CLAIM_BYTE, CONTROL_BYTES, CONTROL_INTS, FINISHED, GEN, JOB, PARAMS, MAX_PARAMS, READY } from './protocol.js';
-import type { WorkerData } from './worker.js';
+import type { TaskWorkerData, WorkerData } from './worker.js';
 
 /**
  * Worker threads for the wasm kernels: every thread (this one included) instantiates the same
@@ -103,6 +103,42 @@ export class KernelPool {
     this.broken = true;
     for (const w of this.workers) void w.terminate();
     this.workers = [];
+  }
+}
+
+/**
+ * Runs a task on `threads` new worker threads at once and resolves when every one has finished
+ * (they are then ended): each imports the module `task` (compiled JS, a file: URL) and calls its
+ * `runTask(data)`. For work that is more than one kernel, such as the retrieval evaluation's
+ * query blocks: the task shares out the work itself (e.g. through a counter in `data`).
+ * `data` is passed as workerData (SharedArrayBuffers in it are shared, not copied).
+ * Call only when workerScript() is not null.
+ */
+export async function runTasks(task: URL, data: unknown, threads: number): Promise<void> {
+  const script = workerScript();
+  if (!script) throw new Error('runTasks: no compiled worker module (build the project)');
+  const workerData: TaskWorkerData = { task: task.href, data };
+  const workers = Array.from({ length: threads }, () => new Worker(script, { workerData }));
+  try {
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            let done = false;
+            w.on('message', (m) => {
+              if (m !== 'done') return;
+              done = true;
+              resolve();
+            });
+            w.on('error', reject);
+            w.on('exit', (code) => {
+              if (!done) reject(new Error(`worker for ${task.pathname} exited with code ${code} before finishing`));
+            });
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
   }
 }
 
