@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { UserError, show } from '../core/errors.js';
 import { evaluateBlocks, SLOTS, SLOT_AP, SLOT_AP_AT_R, SLOT_FIRST_RANK, SLOT_R_PRECISION, type QueryRows } from './retrieval-core.js';
-import type { RetrievalWorkerData } from './retrieval-worker.js';
+import type { RetrievalTaskData } from './retrieval-task.js';
+import { runTasks, workerScript as poolWorkerScript } from '../kernels/pool.js';
 import { scoringRows, SIMILARITIES, type Similarity } from './similarity.js';
 import { AVERAGINGS, type Averaging, type RetrievalMetrics } from './types.js';
 
@@ -239,10 +239,13 @@ function defaultBlockSize(n: number): number {
   return Math.max(8, Math.min(256, rows - (rows % 2)));
 }
 
-/** The compiled worker script beside this module, or null when running from sources. */
-function workerScript(): URL | null {
-  const url = new URL('./retrieval-worker.js', import.meta.url);
-  return url.protocol === 'file:' && existsSync(fileURLToPath(url)) ? url : null;
+/**
+ * The compiled task module beside this module, or null when running from sources (then the
+ * evaluation runs on this thread; results are the same either way).
+ */
+function taskScript(): URL | null {
+  const url = new URL('./retrieval-task.js', import.meta.url);
+  return url.protocol === 'file:' && existsSync(fileURLToPath(url)) && poolWorkerScript() ? url : null;
 }
 
 /** Evaluates every query in leave-one-out; exposed for per-query analysis and for tests of the thread split. */
@@ -288,7 +291,7 @@ async function runBlocks(
     throw new UserError(`workers: ${show(requested)}; must be a positive integer (1 = no worker threads)`);
   }
   const blocks = Math.ceil(qn / blockSize);
-  const script = requested > 1 && blocks > 1 ? workerScript() : null;
+  const script = requested > 1 && blocks > 1 ? taskScript() : null;
   const workers = script ? Math.min(requested, blocks) : 1;
 
   if (workers === 1) {
@@ -315,7 +318,7 @@ async function runBlocks(
   const out = new Float64Array(new SharedArrayBuffer(qn * SLOTS * 8));
 
   const counter = new SharedArrayBuffer(4);
-  const data: RetrievalWorkerData = {
+  const data: RetrievalTaskData = {
     x: shared(x, n * d),
     labels: sharedLabels(labels),
     out: out.buffer as SharedArrayBuffer,
@@ -328,27 +331,6 @@ async function runBlocks(
     precision: opts.precision,
   };
   if (queries) data.queries = { x: shared(queries.x, queries.n * d), labels: sharedLabels(queries.labels), n: queries.n };
-  const threads = Array.from({ length: workers }, () => new Worker(script!, { workerData: data }));
-  try {
-    await Promise.all(
-      threads.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            let done = false;
-            w.on('message', (m) => {
-              if (m !== 'done') return;
-              done = true;
-              resolve();
-            });
-            w.on('error', reject);
-            w.on('exit', (code) => {
-              if (!done) reject(new Error(`retrieval worker exited with code ${code} before finishing`));
-            });
-          }),
-      ),
-    );
-  } finally {
-    await Promise.all(threads.map((w) => w.terminate()));
-  }
+  await runTasks(script!, data, workers);
   return { perQuery: out, workersUsed: workers };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matmulABt, matmulParallelism, simdMatmulAvailable } from '../../src/losses/kernels/matmul.js';
-import { threadCount } from '../../src/losses/kernels/matmul-pool.js';
-import { packModule, packPanels, packRows32, packTransposed32, type PackFns } from '../../src/losses/kernels/pack.js';
+import { threadCount } from '../../src/kernels/pool.js';
+import { packModule, packPanels, packRows32, packTransposed32, type PackFns } from '../../src/kernels/pack.js';
 import { gram, gramBackward, symmetrizeInPlace } from '../../src/losses/kernels/gram.js';
 import { checkBatch, groupLabels, meanValid } from '../../src/losses/kernels/batch.js';
 import { lowerBound, upperBound } from '../../src/losses/kernels/ranks.js';

@@ -1,6 +1,11 @@
-import { Code, I32, V128, op, wasmApi, wasmModule, type WasmMemory } from '../../core/wasm-asm.js';
-import { TilePool, threadCount, type TileFn } from './matmul-pool.js';
-import { packModule, packPanels, packRows32, packTransposed32, type PackFns } from './pack.js';
+import { wasmApi, type WasmMemory } from '../../kernels/wasm-asm.js';
+import { F32X4, F64X2 } from '../../kernels/simd.js';
+import { MR, NR, tileModule } from '../../kernels/tile.js';
+import { ensureBytes, instantiateKernels, sharedMemory } from '../../kernels/memory.js';
+import { matmulBlockCount } from '../../kernels/matmul-blocks.js';
+import { KernelPool, threadCount } from '../../kernels/pool.js';
+import type { KernelExports } from '../../kernels/jobs.js';
+import { packModule, packPanels, packRows32, packTransposed32, type PackFns } from '../../kernels/pack.js';
 
 /**
  * C = A·Bᵀ in float64 (A m×k, B n×k, both row-major). The similarity matrix S = X·Xᵀ and the
@@ -9,134 +14,36 @@ import { packModule, packPanels, packRows32, packTransposed32, type PackFns } fr
  *
  * Layout: A is packed into panels of MR rows and B into panels of NR rows, each panel stored
  * k-pair-major ((t>>1)·rows + r)·2 + (t&1), so the inner loop reads consecutive 16-byte f64x2
- * vectors at constant offsets. The wasm function walks MR×NR output tiles over a range of
- * panels and a range of k; the driver (matmul-pool.ts) blocks over B panels and k so that a
+ * vectors at constant offsets. The wasm function (kernels/tile.ts) walks MR×NR output tiles
+ * over a range of panels and a range of k; simdProduct blocks over B panels and k so that a
  * block of B stays in L2 while every A panel streams past it, and splits the blocks over
- * worker threads for large products. Measured here: ~5 GFMA/s per core, against ~1 for the
+ * worker threads for large products (kernels/pool.ts, the job in kernels/matmul-blocks.ts).
+ * float64 is exact enough for the parity tests and `bench loss`; float32 (MatmulOptions.float32),
+ * for training, does twice the multiply-adds per instruction. k is padded to a multiple of the
+ * lane count (one vector per step; unrolling measured slower). Measured here: ~5 GFMA/s per core, against ~1 for the
  * best plain-JS loop.
  */
-
-const MR = 4;
-const NR = 2;
-
-/**
- * The two element types the kernel comes in. float64 (2 lanes per vector) is exact enough for
- * the parity tests and `bench loss`; float32 (4 lanes) does twice the multiply-adds per
- * instruction and moves half the bytes, for training, whose embeddings are float32 anyway.
- * ku: k is padded to a multiple of the lane count (one vector per step; unrolling measured slower).
- */
-interface ElementType {
-  bytes: number;
-  ku: number;
-}
-const F64_ELEM: ElementType = { bytes: 8, ku: 2 };
-const F32_ELEM: ElementType = { bytes: 4, ku: 4 };
 
 /** Rows of B per cache block, and k per block: the best of a sweep over 16..128 × 128..512 at D=512. */
 const J_BLOCK = 32;
 const K_BLOCK = 256;
-
-/** Alignment the vector loads declare (log2 bytes): every panel vector starts on a 16-byte boundary. */
-const V128_ALIGN = 4;
 
 /** Memory limit of the shared wasm memory: 4 GiB, enough for B ≈ 16,000 at D = 512. */
 const MAX_PAGES = 65536;
 /** Multiply-adds below which a product stays on one thread (hand-off costs ~0.1 ms). */
 const PARALLEL_MIN_FMA = 4_000_000;
 
-const P = ['aPan', 'bPan', 'c', 'ldc', 'ip0', 'ip1', 'jp0', 'jp1', 'aT0', 'aT1', 'bT0', 'aStride', 'bStride', 'acc'] as const;
-
-/**
- * For i-panels ip0..ip1 and j-panels jp0..jp1: C[tile] (=|+=) Σ over the k range of A·Bᵀ.
- * acc = 0 stores (first k block), 1 adds to what is there. Byte offsets and strides throughout;
- * the element type only changes the vector ops, the lane count of the final sums and C's loads.
- */
-function tileBody(el: ElementType): Code {
-  const f32 = el.bytes === 4;
-  const p = Object.fromEntries(P.map((n, i) => [n, i])) as Record<(typeof P)[number], number>;
-  let next = P.length;
-  const l: Record<string, number> = {};
-  for (const n of ['ip', 'jp', 'pa', 'pb', 'paEnd', 'paBase', 'pc']) l[n] = next++;
-  const acc: string[] = [];
-  for (let r = 0; r < MR; r++) for (let q = 0; q < NR; q++) acc.push(`c${r}${q}`);
-  for (const n of ['y0', 'y1', 'x', ...acc]) l[n] = next++;
-  const code = new Code();
-  const emit = (...parts: number[][]) => code.emit(...parts);
-  const L = (n: string): number => l[n]!;
-  const vMul = f32 ? op.f32x4Mul : op.f64x2Mul;
-  const vAdd = f32 ? op.f32x4Add : op.f64x2Add;
-  const lane = f32 ? op.f32x4ExtractLane : op.f64x2ExtractLane;
-  const add = f32 ? op.f32Add : op.f64Add;
-  const load = f32 ? op.f32Load : op.f64Load;
-  const store = f32 ? op.f32Store : op.f64Store;
-  const zero = f32 ? op.f32Const(0) : op.f64Const(0);
-
-  emit(op.localGet(p.ip0), op.localSet(L('ip')), op.block, op.loop);
-  emit(op.localGet(L('ip')), op.localGet(p.ip1), op.i32GeU, op.brIf(1));
-  emit(op.localGet(p.aPan), op.localGet(L('ip')), op.localGet(p.aStride), op.i32Mul, op.i32Add, op.localSet(L('paBase')));
-  emit(op.localGet(p.jp0), op.localSet(L('jp')), op.block, op.loop);
-  emit(op.localGet(L('jp')), op.localGet(p.jp1), op.i32GeU, op.brIf(1));
-  emit(op.localGet(p.bPan), op.localGet(L('jp')), op.localGet(p.bStride), op.i32Mul, op.i32Add, op.localGet(p.bT0), op.i32Add, op.localSet(L('pb')));
-  emit(op.localGet(L('paBase')), op.localGet(p.aT0), op.i32Add, op.localSet(L('pa')));
-  emit(op.localGet(L('paBase')), op.localGet(p.aT1), op.i32Add, op.localSet(L('paEnd')));
-  for (const c of acc) emit(op.v128Zero, op.localSet(L(c)));
-  // Inner loop over k vectors; the driver never passes an empty k range.
-  emit(op.loop);
-  for (let q = 0; q < NR; q++) emit(op.localGet(L('pb')), op.v128Load(q * 16, V128_ALIGN), op.localSet(L(`y${q}`)));
-  for (let r = 0; r < MR; r++) {
-    emit(op.localGet(L('pa')), op.v128Load(r * 16, V128_ALIGN), op.localSet(L('x')));
-    for (let q = 0; q < NR; q++) {
-      const c = L(`c${r}${q}`);
-      emit(op.localGet(c), op.localGet(L('x')), op.localGet(L(`y${q}`)), vMul, vAdd, op.localSet(c));
-    }
-  }
-  emit(op.localGet(L('pb')), op.i32Const(NR * 16), op.i32Add, op.localSet(L('pb')));
-  emit(op.localGet(L('pa')), op.i32Const(MR * 16), op.i32Add, op.localTee(L('pa')), op.localGet(L('paEnd')), op.i32LtU, op.brIf(0), op.end);
-  // pc = c + ip·MR·ldc + jp·NR·bytes; each output = the sum of its lanes (+ old value when acc).
-  emit(op.localGet(p.c), op.localGet(L('ip')), op.i32Const(MR), op.i32Mul, op.localGet(p.ldc), op.i32Mul, op.i32Add);
-  emit(op.localGet(L('jp')), op.i32Const(NR * el.bytes), op.i32Mul, op.i32Add, op.localSet(L('pc')));
-  for (let r = 0; r < MR; r++) {
-    if (r > 0) emit(op.localGet(L('pc')), op.localGet(p.ldc), op.i32Add, op.localSet(L('pc')));
-    for (let q = 0; q < NR; q++) {
-      const c = L(`c${r}${q}`);
-      emit(op.localGet(L('pc')), op.localGet(c), lane(0));
-      for (let ln = 1; ln < 16 / el.bytes; ln++) emit(op.localGet(c), lane(ln), add);
-      emit(op.localGet(L('pc')), load(q * el.bytes), zero, op.localGet(p.acc), op.select, add);
-      emit(store(q * el.bytes));
-    }
-  }
-  emit(op.localGet(L('jp')), op.i32Const(1), op.i32Add, op.localSet(L('jp')), op.br(0), op.end, op.end);
-  emit(op.localGet(L('ip')), op.i32Const(1), op.i32Add, op.localSet(L('ip')), op.br(0), op.end, op.end);
-  return code;
-}
-
-/** The kernel module: `tile` (float64) and `tile32` (float32), same parameters. */
-function tileModule(): Uint8Array {
-  const nI32 = 7;
-  const nV128 = 3 + MR * NR;
-  const fn = (name: string, el: ElementType) => ({
-    name,
-    params: P.map(() => I32),
-    results: [],
-    locals: [
-      [nI32, I32],
-      [nV128, V128],
-    ] as [number, number][],
-    code: tileBody(el),
-  });
-  return wasmModule([fn('tile', F64_ELEM), fn('tile32', F32_ELEM)], { kind: 'shared-import', maxPages: MAX_PAGES });
-}
-
 interface Engine {
   mem: WasmMemory;
-  /** The float64 and float32 tile functions. */
-  tiles: TileFn[];
   pack: PackFns;
-  module: object;
+  /** The compiled modules by name (the worker threads instantiate them too). */
+  modules: Record<string, object>;
+  /** This thread's exports of them: `tile`, `tile32`, and the packing moves. */
+  kernels: KernelExports;
   /** Runs products on this thread only. */
-  single: TilePool;
+  single: KernelPool;
   /** Worker threads, started on the first product big enough to share; null until then. */
-  pool: TilePool | null;
+  pool: KernelPool | null;
 }
 
 let engine: Engine | null | undefined;
@@ -144,19 +51,18 @@ let engine: Engine | null | undefined;
 function getEngine(): Engine | null {
   if (engine !== undefined) return engine;
   const wasm = wasmApi();
-  const bytes = tileModule();
+  const bytes = tileModule(MAX_PAGES);
   const packBytes = packModule(MAX_PAGES);
   if (!wasm || !wasm.validate(bytes) || !wasm.validate(packBytes)) {
     engine = null;
     return engine;
   }
   try {
-    const module = new wasm.Module(bytes);
-    const mem = new wasm.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    const inst = new wasm.Instance(module, { env: { mem } });
-    const tiles = [inst.exports.tile as TileFn, inst.exports.tile32 as TileFn];
-    const pack = new wasm.Instance(new wasm.Module(packBytes), { env: { mem } }).exports as unknown as PackFns;
-    engine = { mem, tiles, pack, module, single: new TilePool(tiles, module, mem, 1), pool: null };
+    const modules = { tiles: new wasm.Module(bytes), pack: new wasm.Module(packBytes) };
+    const mem = sharedMemory(MAX_PAGES);
+    const kernels = instantiateKernels(modules, mem);
+    const pack = kernels as unknown as PackFns;
+    engine = { mem, pack, modules, kernels, single: new KernelPool(kernels, modules, mem, 1), pool: null };
   } catch {
     // No shared memory on this runtime: the plain-JS path still gives exact results.
     engine = null;
@@ -210,9 +116,9 @@ export function matmulABt(
 }
 
 function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n: number, k: number, out: Float64Array, opts: MatmulOptions): void {
-  const el = opts.float32 ? F32_ELEM : F64_ELEM;
+  const el = opts.float32 ? F32X4 : F64X2;
   const eb = el.bytes;
-  const kp = roundUp(k, el.ku);
+  const kp = roundUp(k, el.lanes);
   const mp = roundUp(m, MR);
   const np = roundUp(n, NR);
   const aBytes = mp * kp * eb;
@@ -222,9 +128,7 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
   // by the wasm moves; float32 ones are packed straight from the operands.
   const stageByte = roundUp(cOff + mp * np * eb, 16);
   const end = eb === 8 ? stageByte + Math.max(m, n) * k * eb : stageByte;
-  const have = eng.mem.buffer.byteLength;
-  if (end > have) eng.mem.grow(Math.ceil((end - have) / 65536));
-  const buf = eng.mem.buffer;
+  const buf = ensureBytes(eng.mem, end);
   if (eb === 8) {
     const f = new Float64Array(buf, 0, end / 8);
     const stage = stageByte / 8;
@@ -245,7 +149,7 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
   const big = m * n * k >= PARALLEL_MIN_FMA;
   if (big && !eng.pool) {
     try {
-      eng.pool = new TilePool(eng.tiles, eng.module, eng.mem, threadCount());
+      eng.pool = new KernelPool(eng.kernels, eng.modules, eng.mem, threadCount());
     } catch {
       eng.pool = eng.single;
     }
@@ -254,21 +158,11 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
   const parts = runner.parts;
   // Enough blocks of B panels for every thread to get several (the split is by block).
   const jpBlock = Math.max(1, Math.min(J_BLOCK / NR, Math.floor(nJp / (4 * parts))));
-  const job = {
-    bOff: aBytes,
-    cOff,
-    ldc: np * eb,
-    nIp: mp / MR,
-    nJp,
-    jpBlock,
-    kp,
-    symmetric: opts.symmetric ?? false,
-    kBlock: K_BLOCK,
-    mr: MR,
-    nr: NR,
-    elemBytes: eb,
-  };
-  runner.run(job, parts);
+  const ldc = np * eb;
+  const nIp = mp / MR;
+  // The parameters in the order of MATMUL_PARAMS.
+  const params = [aBytes, cOff, ldc, nIp, nJp, jpBlock, kp, opts.symmetric ? 1 : 0, K_BLOCK, MR, NR, eb];
+  runner.run('matmul-blocks', params, matmulBlockCount(nJp, jpBlock), parts);
   const c = eb === 8 ? new Float64Array(buf, cOff, mp * np) : new Float32Array(buf, cOff, mp * np);
   if (np === n) out.set(c.subarray(0, m * n));
   else for (let i = 0; i < m; i++) out.set(c.subarray(i * np, i * np + n), i * n);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Code, I32, instantiate, op, sleb, uleb, validate, wasmApi, wasmModule } from '../../src/core/wasm-asm.js';
+import { Code, I32, instantiate, op, sleb, uleb, validate, wasmApi, wasmModule } from '../../src/kernels/wasm-asm.js';
 
 describe('wasm-asm (the hand-written encoder shared by the loss and metric kernels)', () => {
   it('LEB128 matches the worked examples of the format', () => {

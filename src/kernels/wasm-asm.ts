@@ -1,7 +1,7 @@
 /**
  * Just enough of the WebAssembly binary format to assemble small SIMD kernels by hand, with
- * their constants baked in: the loss matmul (losses/kernels/matmul.ts) and the metric
- * similarity and histogram kernels (metrics/wasm-gram.ts) need float64/float32 products several
+ * their constants baked in: the loss matmul's tile (tile.ts, pack.ts) and the evaluation's
+ * similarity and histogram kernels (similarity-rows.ts) need float64/float32 products several
  * times faster than plain JS loops, and writing the bytes here avoids a toolchain or a dependency.
  */
 

@@ -1,4 +1,4 @@
-import { Code, I32, V128, op, wasmModule } from '../../core/wasm-asm.js';
+import { Code, I32, V128, op, wasmModule } from './wasm-asm.js';
 
 /**
  * Packing of matmul operands into the panel layout of matmul.ts: element (row, t) of a panel of
