@@ -101,15 +101,6 @@ function sbatch(argv: readonly string[]): string {
   }
 }
 
-export function sbatchAvailable(): boolean {
-  try {
-    execFileSync('sbatch', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Submits the array, then the merge after it; returns both job ids and the plan merge reads. */
 export function submit(s: SlurmScripts, o: Pick<SlurmOptions, 'tasks' | 'parallel'>): { arrayId: string; mergeId: string; plan: ShardPlan } {
   const cmds = submitCommands(s, o);
