@@ -4,6 +4,7 @@
  */
 
 import type { Tolerance } from '../experiments/types.js';
+import { UNTRACKED_COLUMNS } from '../experiments/columns.js';
 
 export type { Tolerance };
 
@@ -22,7 +23,7 @@ export interface CheckRow {
 }
 
 /** Columns compared when present; timing, identity and text columns (how a row was evaluated) never are. */
-export const UNTRACKED = new Set(['experiment', 'cell', 'dataset', 'loss', 'seed', 'trainMs', 'protocol', 'similarity', 'averaging']);
+export const UNTRACKED = UNTRACKED_COLUMNS;
 
 /**
  * Defaults: a 1% change in a metric near 0.5 (0.005) is 8× the allowed 6e-4, while float

@@ -1,21 +1,10 @@
-/** Display names and roles of the metric columns pinned for results.csv / summary.csv. */
-
-const LABELS: Record<string, string> = {
-  map: 'mAP',
-  mapAtR: 'MAP@R',
-  rPrecision: 'R-precision',
-  precisionAt1: 'P@1',
-  untrainedMap: 'mAP (untrained)',
-  apEstimate: 'AP estimate',
-  trueAP: 'true AP',
-  apGap: 'AP gap (estimate − true)',
-  trainMs: 'train time (ms)',
-};
+/** Display names and roles of the metric columns of results.csv / summary.csv (experiments/columns.ts). */
+import { METRIC_LABELS } from '../experiments/columns.js';
 
 export function metricLabel(metric: string): string {
   const recall = /^recallAt(\d+)$/.exec(metric);
   if (recall) return `Recall@${recall[1]}`;
-  return LABELS[metric] ?? metric;
+  return METRIC_LABELS[metric] ?? metric;
 }
 
 /** Metrics of the estimated-vs-true-AP chart, not of the retrieval-metric chart. */
