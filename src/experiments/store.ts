@@ -31,8 +31,9 @@ function reviver(_key: string, v: unknown): unknown {
 /**
  * Written once, complete: a killed cell leaves no file and is redone. The finished file is put
  * in place by a hard link, which fails when the name exists, so a result another worker wrote
- * first is never replaced; `replace` (a --force rerun) renames over it instead. Returns whether
- * this call's result is the one on disk.
+ * first is never replaced; `replace` (a --force rerun) renames over it instead, and so does a
+ * file there that is no result of this cell (damaged or edited by hand: the reason the cell
+ * was run again). Returns whether this call's result is the one on disk.
  */
 export function writeCellResult(resultsDir: string, result: CellResult, opts: { replace?: boolean } = {}): boolean {
   const path = cellPath(resultsDir, result.experiment, result.id);
@@ -48,8 +49,10 @@ export function writeCellResult(resultsDir: string, result: CellResult, opts: { 
     linkSync(tmp, path);
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    if (readCellResult(resultsDir, result.experiment, result.id) !== null) return false;
+    writeFileAtomic(path, text);
+    return true;
   } finally {
     rmSync(tmp, { force: true });
   }

@@ -1,4 +1,5 @@
-import { readFileSync, statSync, utimesSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClaimSet, claimPath } from '../../src/experiments/cell-claim.js';
 import { cellPath, writeCellResult } from '../../src/experiments/store.js';
@@ -59,5 +60,14 @@ describe('writeCellResult', () => {
     expect(JSON.parse(readFileSync(cellPath(dir, 'e', 'abc'), 'utf8')).metrics.map).toBe(1);
     expect(writeCellResult(dir, second, { replace: true })).toBe(true);
     expect(JSON.parse(readFileSync(cellPath(dir, 'e', 'abc'), 'utf8')).metrics.map).toBe(2);
+  });
+
+  it("replaces a damaged file under the cell's name (why the cell ran again)", () => {
+    const dir = tempDir();
+    const result = { id: 'abc', experiment: 'e', metrics: { map: 1 }, untrained: {} } as unknown as CellResult;
+    mkdirSync(join(dir, 'e', 'cells'), { recursive: true });
+    writeFileSync(cellPath(dir, 'e', 'abc'), '{"broken":');
+    expect(writeCellResult(dir, result)).toBe(true);
+    expect(JSON.parse(readFileSync(cellPath(dir, 'e', 'abc'), 'utf8')).metrics.map).toBe(1);
   });
 });
