@@ -1,4 +1,4 @@
-import { createLossRegistry } from '../losses/index.js';
+import { loadLossRegistry } from '../losses/index.js';
 import { loadExperiment as loadResolved, type LoadedExperiment } from '../experiments/load.js';
 import type { ExperimentOverrides } from '../experiments/types.js';
 
@@ -14,7 +14,5 @@ export interface LoadExperimentOptions extends ExperimentOverrides {
  */
 export async function loadExperiment(fileOrName: string, options: LoadExperimentOptions = {}): Promise<LoadedExperiment> {
   const { plugins = [], ...overrides } = options;
-  const registry = createLossRegistry();
-  for (const file of plugins) await registry.loadFile(file);
-  return loadResolved(fileOrName, { ...overrides, registry });
+  return loadResolved(fileOrName, { ...overrides, registry: await loadLossRegistry(plugins) });
 }

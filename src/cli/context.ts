@@ -1,4 +1,4 @@
-import { createLossRegistry } from '../losses/index.js';
+import { loadLossRegistry } from '../losses/index.js';
 import type { LossRegistry } from '../losses/registry.js';
 
 /** Options every command accepts (declared globally in main.ts). */
@@ -8,10 +8,8 @@ export interface GlobalArgs {
 }
 
 /** The loss registry with the built-ins plus every `--plugin` file. */
-export async function lossRegistry(args: GlobalArgs): Promise<LossRegistry> {
-  const reg = createLossRegistry();
-  for (const file of args.plugin ?? []) await reg.loadFile(file);
-  return reg;
+export function lossRegistry(args: GlobalArgs): Promise<LossRegistry> {
+  return loadLossRegistry(args.plugin);
 }
 
 /** A repeatable string flag as a list (yargs gives a string when it was given once). */

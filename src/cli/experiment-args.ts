@@ -68,10 +68,8 @@ export function selectionOptions(args: ExperimentArgs) {
 /** How many cells the flags select (loads and validates the experiment, runs nothing). */
 export async function countCells(args: ExperimentArgs): Promise<number> {
   const { loadExperiment, filterCells } = await import('../experiments/load.js');
-  const { createLossRegistry } = await import('../losses/index.js');
+  const { loadLossRegistry } = await import('../losses/index.js');
   const opts = selectionOptions(args);
-  const registry = createLossRegistry();
-  for (const f of opts.plugins ?? []) await registry.loadFile(f);
-  const { cells } = loadExperiment(args.experiment, { registry, ...opts });
+  const { cells } = loadExperiment(args.experiment, { registry: await loadLossRegistry(opts.plugins), ...opts });
   return filterCells(cells, opts.only).length;
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { UserError } from '../core/errors.js';
 import { selectBackend } from '../backend/index.js';
-import { createLossRegistry } from '../losses/index.js';
+import { loadLossRegistry } from '../losses/index.js';
 import type { LossRegistry } from '../losses/registry.js';
 import { cellId } from './canonical.js';
 import { evaluateClaims, type ClaimResult } from '../claims/evaluate.js';
@@ -93,12 +93,6 @@ export function parseOnly(list: readonly string[] | undefined): Record<string, s
   return out;
 }
 
-async function buildRegistry(plugins: readonly string[]): Promise<LossRegistry> {
-  const reg = createLossRegistry();
-  for (const f of plugins) await reg.loadFile(f);
-  return reg;
-}
-
 /**
  * Loads each dataset the cells to run need and checks that the sampler can form every cell's
  * batches, so that an impossible cell fails before hours of other cells have run.
@@ -160,6 +154,11 @@ class ClaimingSource {
     this.stopped = true;
   }
 
+  private takenElsewhere(cell: Cell): void {
+    this.elsewhere.push(cell.id);
+    this.onElsewhere(cell);
+  }
+
   next = async (): Promise<Cell | null> => {
     for (;;) {
       if (this.stopped) return null;
@@ -167,18 +166,15 @@ class ClaimingSource {
         const cell = this.pending[i]!;
         if (this.isDone(cell)) {
           this.pending.splice(i--, 1);
-          this.elsewhere.push(cell.id);
-          this.onElsewhere(cell);
+          this.takenElsewhere(cell);
           continue;
         }
         if (!this.claims.tryClaim(cell.id)) continue;
-        this.pending.splice(i, 1);
+        this.pending.splice(i--, 1);
         // Finished by someone else between the check and the claim: nothing to do.
         if (this.isDone(cell)) {
           this.claims.release(cell.id);
-          this.elsewhere.push(cell.id);
-          this.onElsewhere(cell);
-          i--;
+          this.takenElsewhere(cell);
           continue;
         }
         return cell;
@@ -324,7 +320,7 @@ export interface RunPlan {
 /** Loads and validates an experiment and works out which cells have results already. Runs nothing. */
 export async function planRun(fileOrName: string, opts: RunOptions = {}): Promise<RunPlan> {
   const resultsDir = opts.resultsDir ?? 'results';
-  const registry = await buildRegistry(opts.plugins ?? []);
+  const registry = await loadLossRegistry(opts.plugins);
   const digests = DigestCache.forResults(resultsDir);
   const loadOpts = {
     registry,
@@ -340,7 +336,8 @@ export async function planRun(fileOrName: string, opts: RunOptions = {}): Promis
   const selected = opts.shard ? cellsOfShard(filtered, opts.shard) : filtered;
   const todo = selected.filter((c) => opts.force || readCellResult(resultsDir, experiment.name, c.id) === null);
   const reused = selected.filter((c) => !todo.includes(c)).map((c) => c.id);
-  const notReused = opts.force ? [] : explainNotReused(todo, readAllCellResults(resultsDir, experiment.name));
+  // Reading every cell file is only worth it when some cell is about to be (re)made.
+  const notReused = opts.force || todo.length === 0 ? [] : explainNotReused(todo, readAllCellResults(resultsDir, experiment.name));
   return { registry, experiment, cells, selected, todo, reused, notReused };
 }
 

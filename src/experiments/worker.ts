@@ -4,7 +4,7 @@
  */
 import { UserError } from '../core/errors.js';
 import { selectBackend } from '../backend/index.js';
-import { createLossRegistry } from '../losses/index.js';
+import { loadLossRegistry } from '../losses/index.js';
 import type { LossRegistry } from '../losses/registry.js';
 import { runCell } from './cell.js';
 import type { FromWorker, ToWorker } from './messages.js';
@@ -27,8 +27,7 @@ async function handle(msg: ToWorker): Promise<void> {
     try {
       init = msg;
       await selectBackend(msg.backend);
-      registry = createLossRegistry();
-      for (const f of msg.plugins) await registry.loadFile(f);
+      registry = await loadLossRegistry(msg.plugins);
       send({ type: 'ready' });
     } catch (e) {
       report(null, e);

@@ -11,3 +11,10 @@ export const builtinLosses: LossPlugin[] = [smoothAp, triplet, fastAp, blackboxA
 export function createLossRegistry(): LossRegistry {
   return new LossRegistry(builtinLosses);
 }
+
+/** The built-ins plus the losses of each plugin file (`--plugin`), in the order given. */
+export async function loadLossRegistry(pluginFiles: readonly string[] = []): Promise<LossRegistry> {
+  const registry = createLossRegistry();
+  for (const file of pluginFiles) await registry.loadFile(file);
+  return registry;
+}

@@ -1,6 +1,6 @@
 import { UserError, show } from '../core/errors.js';
 import { selectBackend } from '../backend/index.js';
-import { createLossRegistry } from '../losses/index.js';
+import { loadLossRegistry } from '../losses/index.js';
 import { commandLine } from '../experiments/manifest.js';
 import type { LossRegistry } from '../losses/registry.js';
 import { canonicalJson, cellId } from '../experiments/canonical.js';
@@ -118,8 +118,7 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
   const resultsDir = opts.resultsDir ?? 'results';
   const file = findExperimentFile(fileOrName);
   const fileLabel = label(file);
-  const registry: LossRegistry = createLossRegistry();
-  for (const f of opts.plugins ?? []) await registry.loadFile(f);
+  const registry: LossRegistry = await loadLossRegistry(opts.plugins);
   const digests = DigestCache.forResults(resultsDir);
   const top = readExperimentYaml(file, fileLabel) as Obj;
   if (top?.tune === undefined) throw new UserError(`${fileLabel}: tune: missing; this experiment has nothing to tune (run it with bench run)`);
