@@ -23,6 +23,14 @@ export function selectRows(s: Split, rows: ArrayLike<number>): Split {
   return out;
 }
 
+/** The rows of `s`, in their original order (a split keeps the data's row order on each side). */
+function inRowOrder(s: Split, rows: number[]): Split {
+  return selectRows(
+    s,
+    rows.sort((a, b) => a - b),
+  );
+}
+
 /**
  * Class-disjoint split as for Stanford Online Products: classes in ascending label order, the
  * first round(C·trainFraction) go to train, the rest to test, so test classes are never seen
@@ -36,16 +44,7 @@ export function classDisjointSplit(all: Split, trainFraction = 0.5, where = 'spl
   const trainRows: number[] = [];
   const testRows: number[] = [];
   for (let k = 0; k < c; k++) for (const r of rows[k]!) (k < nTrain ? trainRows : testRows).push(r);
-  return {
-    train: selectRows(
-      all,
-      trainRows.sort((a, b) => a - b),
-    ),
-    test: selectRows(
-      all,
-      testRows.sort((a, b) => a - b),
-    ),
-  };
+  return { train: inRowOrder(all, trainRows), test: inRowOrder(all, testRows) };
 }
 
 /**
@@ -65,16 +64,7 @@ export function closedSetSplit(all: Split, seed: number, trainFraction = 0.5): T
     const nTrain = n < 2 ? n : Math.min(n - 1, Math.max(1, Math.round(n * trainFraction)));
     for (let k = 0; k < n; k++) (k < nTrain ? trainRows : testRows).push(shuffled[k]!);
   }
-  return {
-    train: selectRows(
-      all,
-      trainRows.sort((a, b) => a - b),
-    ),
-    test: selectRows(
-      all,
-      testRows.sort((a, b) => a - b),
-    ),
-  };
+  return { train: inRowOrder(all, trainRows), test: inRowOrder(all, testRows) };
 }
 
 export function makeSplit(all: Split, kind: SplitKind, seed: number, trainFraction = 0.5, where = 'split'): TrainTest {
