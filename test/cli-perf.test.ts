@@ -80,7 +80,7 @@ describe('bench perf', () => {
     ).toEqual(['fused', 'fused-f32']);
     const bad = bench('--peer', 'numpy', '--suite', 'losses', '--sizes', '12');
     expect(bad.status).not.toBe(0);
-    expect(bad.stderr.trim()).toBe('bench: --peer: "numpy" is not allowed; expected torch');
+    expect(bad.stderr.trim()).toBe('bench: --peer: "numpy" is not allowed; expected torch, faiss or both comma-separated');
   });
 
   // Needs python3 with torch (Debian's python3-torch); CI without it skips this.

@@ -36,11 +36,26 @@ export function rowAlign(p: Precision): number {
 }
 
 /**
+ * The most roundings any product q_t·x_t goes through on its way into a `gram` score of rows
+ * of d elements: its own rounding (none when fused, counted anyway), one per add into its lane
+ * (each lane adds rowLen/lanes products in sequence), and one per level of the pairwise sum of
+ * the lanes. The float32 error bound of the evaluation (metrics/retrieval-core.ts) rests on it.
+ */
+export function gramRoundingDepth(d: number, p: Precision): number {
+  const lanes = VEC[p].lanes;
+  return 1 + roundUpTo(d, rowAlign(p)) / lanes + Math.log2(lanes);
+}
+
+function roundUpTo(v: number, m: number): number {
+  return Math.ceil(v / m) * m;
+}
+
+/**
  * gram(pa, qn, pb, jn, out, ostride): for q < qn, j < jn (byte addresses; qn a multiple of QT,
  * jn of JT, both > 0) out[q·ostride + j·bytes] = Σ_t A[q][t]·B[j][t] with rows of `rowLen`
  * elements. Each dot product is summed in `lanes` interleaved lanes, then the lanes are added.
  */
-function gramFunction(rowLen: number, p: Precision): WasmFunction {
+function gramFunction(rowLen: number, p: Precision, fma: boolean): WasmFunction {
   const E = VEC[p];
   const rowBytes = rowLen * E.bytes;
   const step = 16; // bytes per v128
@@ -88,7 +103,8 @@ function gramFunction(rowLen: number, p: Precision): WasmFunction {
     for (let l = 0; l < JT; l++) c.emit(op.localGet(tb), op.v128Load(l * rowBytes + u * step, V128_ALIGN), op.localSet(bBase + l));
     for (let k = 0; k < QT; k++) {
       for (let l = 0; l < JT; l++) {
-        c.emit(op.localGet(acc(k, l)), op.localGet(aBase + k), op.localGet(bBase + l), E.vMul, E.vAdd, op.localSet(acc(k, l)));
+        if (fma) c.emit(op.localGet(aBase + k), op.localGet(bBase + l), op.localGet(acc(k, l)), op.f32x4RelaxedMadd, op.localSet(acc(k, l)));
+        else c.emit(op.localGet(acc(k, l)), op.localGet(aBase + k), op.localGet(bBase + l), E.vMul, E.vAdd, op.localSet(acc(k, l)));
       }
     }
   }
@@ -129,58 +145,106 @@ function gramFunction(rowLen: number, p: Precision): WasmFunction {
 }
 
 /**
- * histogram(row, len, lo, scale, ceil, hist, firstPos, cand) → count: for each j < len (len > 0)
- * with s = row[j] (as f64), bucket b = trunc(clamp((s − lo)·scale to [−1.5, ceil])) + 1 (the
- * same arithmetic as rank-positives.ts's bucketOf, so JS and wasm agree on every bucket), then
- * hist[b]++, and j is appended to cand when firstPos[b] ≥ 0 (a bucket near a positive).
- * Byte addresses; hist, firstPos and cand are i32 arrays.
+ * histogram(row, len, lo, scale, ceil, hist, firstPos, cand, candBucket) → count: for each
+ * j < len with s = row[j] (as f64), bucket b = clamp(floor((s − lo)·scale), −1, ceil) + 1 with
+ * ceil = top + 0.5 (equal to rank-positives.ts's bucketOf: the same f64 operations, and for
+ * every v, trunc(clamp(floor(v), −1, top + 0.5)) = trunc(clamp(v, −1.5, top + 0.5)) when v is
+ * clamped to −1.5 below 0), then hist[b]++, and j with its bucket is appended to cand and
+ * candBucket when firstPos[b] ≥ 0 (a bucket near a positive). Byte addresses; hist, firstPos,
+ * cand and candBucket are i32 arrays.
+ *
+ * The bucket arithmetic runs on two items per f64x2 (four loaded per f32 vector); the appends
+ * are branch-free (always written, the count advanced by the test), so a candidate costs no
+ * mispredicted branch.
  */
 function histogramFunction(p: Precision): WasmFunction {
   const E = VEC[p];
-  const row = 0,
-    len = 1,
-    lo = 2,
-    scale = 3,
-    ceil = 4,
-    hist = 5,
-    firstPos = 6,
-    cand = 7;
-  const j = 8,
-    ptr = 9,
-    n = 10,
-    b4 = 11,
-    addr = 12;
-  const v = 13;
+  const [row, len, lo, scale, ceil, hist, firstPos, cand, candBucket] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [j, ptr, nOff, b, addr, vecEnd] = [9, 10, 11, 12, 13, 14];
+  const [vlo, vscale, vceil, vm1, vx, vi] = [15, 16, 17, 18, 19, 20];
   const c = new Code();
-  c.emit(op.i32Const(0), op.localSet(j), op.localGet(row), op.localSet(ptr), op.i32Const(0), op.localSet(n));
-  c.emit(op.loop);
-  c.emit(op.localGet(ptr), E.load(0), E.toF64, op.localGet(lo), op.f64Sub, op.localGet(scale), op.f64Mul, op.localSet(v));
-  c.emit(op.f64Const(-1.5), op.localGet(v), op.localGet(v), op.f64Const(0), op.f64Lt, op.select, op.localSet(v));
-  c.emit(op.localGet(ceil), op.localGet(v), op.localGet(v), op.localGet(ceil), op.f64Gt, op.select);
-  c.emit(op.i32TruncSatF64S, op.i32Const(1), op.i32Add, op.i32Const(2), op.i32Shl, op.localSet(b4));
-  c.emit(op.localGet(hist), op.localGet(b4), op.i32Add, op.localTee(addr), op.localGet(addr), op.i32Load(0), op.i32Const(1), op.i32Add, op.i32Store(0));
-  c.emit(op.localGet(firstPos), op.localGet(b4), op.i32Add, op.i32Load(0), op.i32Const(0), op.i32GeS);
-  c.emit(op.if);
-  c.emit(op.localGet(cand), op.localGet(n), op.i32Const(2), op.i32Shl, op.i32Add, op.localGet(j), op.i32Store(0));
-  c.emit(op.localGet(n), op.i32Const(1), op.i32Add, op.localSet(n));
-  c.emit(op.end);
+  const splat = (from: number, to: number) => c.emit(op.localGet(from), op.f64x2Splat, op.localSet(to));
+  splat(lo, vlo);
+  splat(scale, vscale);
+  splat(ceil, vceil);
+  c.emit(op.f64Const(-1), op.f64x2Splat, op.localSet(vm1));
+  c.emit(op.i32Const(0), op.localSet(j), op.localGet(row), op.localSet(ptr), op.i32Const(0), op.localSet(nOff));
+  // f64x2 scores on the stack → their bucket indices minus one in lanes 0 and 1 of vi.
+  const buckets = () =>
+    c.emit(
+      op.localGet(vlo),
+      op.f64x2Sub,
+      op.localGet(vscale),
+      op.f64x2Mul,
+      op.f64x2Floor,
+      op.localGet(vm1),
+      op.f64x2Pmax,
+      op.localGet(vceil),
+      op.f64x2Pmin,
+      op.i32x4TruncSatF64x2SZero,
+      op.localSet(vi),
+    );
+  const item = (lane: number, offset: number) => {
+    c.emit(op.localGet(vi), op.i32x4ExtractLane(lane), op.i32Const(1), op.i32Add, op.localSet(b));
+    c.emit(op.localGet(hist), op.localGet(b), op.i32Const(2), op.i32Shl, op.i32Add, op.localTee(addr));
+    c.emit(op.localGet(addr), op.i32Load(0), op.i32Const(1), op.i32Add, op.i32Store(0));
+    c.emit(op.localGet(cand), op.localGet(nOff), op.i32Add, op.localGet(j), op.i32Const(offset), op.i32Add, op.i32Store(0));
+    c.emit(op.localGet(candBucket), op.localGet(nOff), op.i32Add, op.localGet(b), op.i32Store(0));
+    c.emit(op.localGet(nOff), op.localGet(firstPos), op.localGet(b), op.i32Const(2), op.i32Shl, op.i32Add, op.i32Load(0));
+    c.emit(op.i32Const(0), op.i32GeS, op.i32Const(2), op.i32Shl, op.i32Add, op.localSet(nOff));
+  };
+  // Whole vectors first.
+  const perVec = E.lanes;
+  c.emit(op.localGet(row), op.localGet(len), op.i32Const(-perVec), op.i32And, op.i32Const(E.bytes), op.i32Mul, op.i32Add, op.localSet(vecEnd));
+  c.emit(op.block, op.loop);
+  c.emit(op.localGet(ptr), op.localGet(vecEnd), op.i32GeU, op.brIf(1));
+  c.emit(op.localGet(ptr), op.v128Load(0, 2), op.localSet(vx));
+  if (p === 'f32') {
+    c.emit(op.localGet(vx), op.f64x2PromoteLowF32x4);
+    buckets();
+    item(0, 0);
+    item(1, 1);
+    c.emit(op.localGet(vx), op.localGet(vx), op.i8x16Shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]), op.f64x2PromoteLowF32x4);
+    buckets();
+    item(0, 2);
+    item(1, 3);
+  } else {
+    c.emit(op.localGet(vx));
+    buckets();
+    item(0, 0);
+    item(1, 1);
+  }
+  c.emit(op.localGet(ptr), op.i32Const(16), op.i32Add, op.localSet(ptr));
+  c.emit(op.localGet(j), op.i32Const(perVec), op.i32Add, op.localSet(j));
+  c.emit(op.br(0), op.end, op.end);
+  // The last len mod lanes items, one at a time through the same arithmetic.
+  c.emit(op.block, op.loop);
+  c.emit(op.localGet(j), op.localGet(len), op.i32GeU, op.brIf(1));
+  c.emit(op.localGet(ptr), E.load(0), E.toF64, op.f64x2Splat);
+  buckets();
+  item(0, 0);
   c.emit(op.localGet(ptr), op.i32Const(E.bytes), op.i32Add, op.localSet(ptr));
-  c.emit(op.localGet(j), op.i32Const(1), op.i32Add, op.localTee(j), op.localGet(len), op.i32Ne, op.brIf(0));
-  c.emit(op.end);
-  c.emit(op.localGet(n));
+  c.emit(op.localGet(j), op.i32Const(1), op.i32Add, op.localSet(j));
+  c.emit(op.br(0), op.end, op.end);
+  c.emit(op.localGet(nOff), op.i32Const(2), op.i32ShrU);
   return {
     name: 'histogram',
-    params: [I32, I32, F64, F64, F64, I32, I32, I32],
+    params: [I32, I32, F64, F64, F64, I32, I32, I32, I32],
     results: [I32],
     locals: [
-      [5, I32],
-      [1, F64],
+      [6, I32],
+      [6, V128],
     ],
     code: c,
   };
 }
 
-/** The module: `gram` and `histogram` for rows of `rowLen` elements (see rowAlign), with its own (exported, not shared) memory. */
-export function similarityModule(rowLen: number, p: Precision): Uint8Array {
-  return wasmModule([gramFunction(rowLen, p), histogramFunction(p)], { kind: 'export', maxPages: 65536 });
+/**
+ * The module: `gram` and `histogram` for rows of `rowLen` elements (see rowAlign), with its own
+ * (exported, not shared) memory. `fma` (f32 only; needs relaxed SIMD, see relaxed-simd.ts): the
+ * products accumulate with a fused multiply-add where the CPU has one.
+ */
+export function similarityModule(rowLen: number, p: Precision, fma = false): Uint8Array {
+  if (fma && p !== 'f32') throw new Error('similarityModule: fma is for the f32 kernel only');
+  return wasmModule([gramFunction(rowLen, p, fma), histogramFunction(p)], { kind: 'export', maxPages: 65536 });
 }

@@ -92,6 +92,25 @@ export const op = {
   f32x4ExtractLane: (lane: number) => simd(0x1f, lane),
   f32x4Add: simd(0xe4),
   f32x4Mul: simd(0xe6),
+  f64x2Splat: simd(0x14),
+  f64x2Sub: simd(0xf1),
+  f64x2Floor: simd(0x75),
+  /** pmin(a, b) = b < a ? b : a; pmax(a, b) = a < b ? b : a (lane-wise). */
+  f64x2Pmin: simd(0xf6),
+  f64x2Pmax: simd(0xf7),
+  f64x2PromoteLowF32x4: simd(0x5f),
+  i32x4TruncSatF64x2SZero: simd(0xfc),
+  i32x4ExtractLane: (lane: number) => simd(0x1b, lane),
+  i32x4Add: simd(0xae),
+  i32x4Splat: simd(0x11),
+  i32x4Shl: simd(0xab),
+  /** Relaxed SIMD: a·b + c, fused or not as the engine chooses (both round at most as much as mul then add). */
+  f32x4RelaxedMadd: simd(0x105),
+  i32Sub: [0x6b],
+  i32And: [0x71],
+  i32ShrU: [0x76],
+  i32Xor: [0x73],
+  i32LtS: [0x48],
 };
 
 /** Appends instructions (arrays of bytes) to a code buffer. */

@@ -26,13 +26,14 @@ export const MAX_BINS = (1 << 16) + 2;
 /**
  * A faster row pass (the wasm kernel in wasm-gram.ts): adds to `hist` the counts of
  * row[0..len) over bucketOf's buckets and lists in `cand` the items whose bucket has
- * firstPos ≥ 0; returns their count. Its arrays hold at least MAX_BINS (hist, firstPos) and
- * len (cand) entries.
+ * firstPos ≥ 0, and their buckets in `candBucket`; returns their count. Its arrays hold at
+ * least MAX_BINS (hist, firstPos) and len (cand, candBucket) entries.
  */
 export interface RowHistogram {
   hist: Int32Array;
   firstPos: Int32Array;
   cand: Int32Array;
+  candBucket: Int32Array;
   run(row: Float32Array | Float64Array, len: number, lo: number, scale: number, ceil: number): number;
 }
 
@@ -109,9 +110,11 @@ export class PositiveRanker {
       tieAhead[k] = 0;
     }
     const delta = exact ? exact.delta : 0;
-    // Buckets -1..top, stored at index b+1. About 32 buckets per positive keeps the individual
-    // comparisons to a few percent of the row.
-    const top = Math.min(MAX_BINS - 2, Math.max(256, 32 * m));
+    // Buckets -1..top, stored at index b+1. Items sharing a bucket with a positive (about
+    // len·m/top of them) are compared one by one, and the bucket tables cost about top: their
+    // sum is least near top = √(len·m·(cost of a comparison ÷ cost of a bucket)), a ratio of
+    // ~4 measured here; at least 32 per positive keeps short rows cheap too.
+    const top = Math.min(MAX_BINS - 2, Math.max(256, 32 * m, Math.round(2 * Math.sqrt(len * m))));
     if (!this.kernel && this.hist.length < top + 2) {
       this.hist = new Int32Array(top + 2);
       this.firstPos = new Int32Array(top + 2);
@@ -129,21 +132,37 @@ export class PositiveRanker {
       hiB[k] = bucketOf(ps[k]! + delta, lo, scale, ceil);
     }
     // Bucket b is covered by positives [first, last]: first = min k with hiB ≥ b, last = max k
-    // with loB ≤ b (both bounds are non-decreasing in k, so the set is contiguous).
-    for (let b = 0, k1 = 0, k2 = -1; b < top + 2; b++) {
-      while (k1 < m && hiB[k1]! < b) k1++;
-      while (k2 + 1 < m && loB[k2 + 1]! <= b) k2++;
-      firstPos[b] = k1 <= k2 ? k1 : -1;
-      lastPos[b] = k2;
+    // with loB ≤ b (both bounds are non-decreasing in k, so the set is contiguous). Only the
+    // buckets of the positives' intervals are written; lastPos is read only where firstPos ≥ 0.
+    firstPos.fill(-1, 0, top + 2);
+    for (let k = 0; k < m; k++) {
+      for (let b = loB[k]!, hi = hiB[k]!; b <= hi; b++) {
+        if (firstPos[b]! < 0) firstPos[b] = k;
+        lastPos[b] = k;
+      }
     }
     const near = { row, ps, pp, m, delta, exact, tieGe, tieAhead, firstPos, lastPos };
     const kernel = this.kernel;
     if (kernel) {
       const count = kernel.run(row, len, lo, scale, ceil);
-      const cand = kernel.cand;
+      const { cand, candBucket } = kernel;
       for (let c = 0; c < count; c++) {
-        const j = cand[c];
-        if (j !== skip) compareNear(near, j!, bucketOf(row[j!]!, lo, scale, ceil));
+        const j = cand[c]!;
+        if (j === skip) continue;
+        // Inline fast path: the item is clearly above or below each covering positive.
+        const b = candBucket[c]!;
+        const v = row[j]!;
+        const last = lastPos[b]!;
+        for (let k = firstPos[b]!; k <= last; k++) {
+          const p = ps[k]!;
+          if (v > p + delta) {
+            tieGe[k]!++;
+            tieAhead[k]!++;
+          } else if (v >= p - delta) {
+            compareNear(near, j, b, k);
+            break;
+          }
+        }
       }
       if (skip >= 0 && skip < len) hist[bucketOf(row[skip]!, lo, scale, ceil)]!--;
     } else if (skip >= 0 && skip < len) {
@@ -220,12 +239,12 @@ function histogramPass(row: Row, from: number, to: number, lo: number, scale: nu
   }
 }
 
-/** Item j (in bucket b) against every positive whose interval covers b. */
-function compareNear(near: Near, j: number, b: number): void {
+/** Item j (in bucket b) against every positive from the `from`-th on whose interval covers b. */
+function compareNear(near: Near, j: number, b: number, from = near.firstPos[b]!): void {
   const { ps, pp, delta, exact, tieGe, tieAhead } = near;
   const approx = near.row[j];
   let s = NaN;
-  for (let k = near.firstPos[b], last = near.lastPos[b]; k! <= last!; k!++) {
+  for (let k: number | undefined = from, last = near.lastPos[b]; k! <= last!; k!++) {
     const p = ps[k!];
     if (approx! > p! + delta) {
       tieGe[k!]! += 1;

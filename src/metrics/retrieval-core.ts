@@ -1,5 +1,6 @@
 import { PositiveRanker, type ExactScores } from './rank-positives.js';
 import { SimilarityBlocks, wasmSimdAvailable, type Precision } from './wasm-gram.js';
+import { gramRoundingDepth } from '../kernels/similarity-rows.js';
 
 /**
  * Per-query retrieval results, 4 slots per query, written by whichever thread evaluates the
@@ -50,7 +51,7 @@ export interface RetrievalJob {
 }
 
 /** Exact float64 dot products of the current query against any gallery item, for the f32 kernel. */
-class ExactDot implements ExactScores {
+export class ExactDot implements ExactScores {
   delta = 0;
   private qo = 0;
   constructor(
@@ -62,12 +63,19 @@ class ExactDot implements ExactScores {
     this.qo = q * this.d;
     this.delta = delta;
   }
+  /** Summed in the float64 kernel's order (even and odd terms apart, then added), so both kernels give the same exact score. */
   score(j: number): number {
     const { qx, x, d, qo } = this;
     const jo = j * d;
-    let s = 0;
-    for (let t = 0; t < d; t++) s += qx[qo + t]! * x[jo + t]!;
-    return s;
+    let even = 0;
+    let odd = 0;
+    let t = 0;
+    for (; t + 1 < d; t += 2) {
+      even += qx[qo + t]! * x[jo + t]!;
+      odd += qx[qo + t + 1]! * x[jo + t + 1]!;
+    }
+    if (t < d) even += qx[qo + t]! * x[jo + t]!;
+    return even + odd;
   }
 }
 
@@ -92,11 +100,17 @@ function rowNorms(x: ArrayLike<number>, n: number, d: number): { norms: Float64A
 
 /**
  * Row norms and the error bound of the f32 kernel: |f32 score − exact score| ≤ delta(q).
- * Each f32 product and sum adds at most u = 2⁻²⁴ relative error (the input's rounding to f32
- * included), along chains of at most d + 3 operations, so the error is ≤ γ_{d+3}·Σ|q_t·x_jt|
- * ≤ γ_{d+3}·‖q‖·max‖x_j‖ (Cauchy–Schwarz); an absolute term covers f32 subnormals, and a
- * factor 2 covers the float64 side. Null where f32 could overflow or the bound is useless.
- * `queries` null: the gallery rows are the queries.
+ * Every product q_t·x_t reaches the f32 score through at most h roundings of relative size
+ * u = 2⁻²⁴ each: the rounding of q_t and of x_t to f32, then the kernel's own (its product, its
+ * adds in one SIMD lane, the pairwise sum of the lanes: gramRoundingDepth). Hence (the
+ * standard bound for a sum evaluated along any tree) the error is ≤ γ_h·Σ|q_t·x_t| ≤
+ * γ_h·‖q‖·max‖x_j‖ (Cauchy–Schwarz), γ_h = h·u/(1 − h·u). The float64 scores it is compared
+ * with are d-term sums themselves, off by at most γ_d in float64's u = 2⁻⁵³, which is added; an
+ * absolute term covers f32 subnormals, and 1% more covers the rounding of the bound and of the
+ * comparisons. The lanes keep h near d/4 rather than d, and no wider margin is taken, because
+ * every item within the bound of a positive is rescored in float64.
+ * Null where f32 could overflow or the bound is useless. `queries` null: the gallery rows are
+ * the queries.
  */
 function f32Bound(x: ArrayLike<number>, n: number, d: number, queries: QueryRows | null): ((q: number) => number) | null {
   const gallery = rowNorms(x, n, d);
@@ -105,9 +119,10 @@ function f32Bound(x: ArrayLike<number>, n: number, d: number, queries: QueryRows
   const maxNorm = Math.max(gallery.maxNorm, queries ? query.maxNorm : 0);
   const maxAbs = Math.max(gallery.maxAbs, query.maxAbs);
   const u = 2 ** -24;
-  const chain = (d + 3) * u;
+  const chain = (2 + gramRoundingDepth(d, 'f32')) * u;
   if (chain >= 0.01 || maxNorm * maxNorm > 2 ** 100 || maxAbs > 2 ** 60) return null;
-  const rel = 2 * (chain / (1 - chain) + 2 ** -40);
+  const chain64 = d * 2 ** -53;
+  const rel = 1.01 * (chain / (1 - chain) + chain64 / (1 - chain64));
   const abs = 2 * d * 2 ** -140 * (1 + maxAbs);
   return (q) => rel * norms[q]! * maxNorm + abs;
 }

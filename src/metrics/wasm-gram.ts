@@ -14,6 +14,7 @@
 import { MAX_BINS, type RowHistogram } from './rank-positives.js';
 import { instantiate, validate, type WasmMemory } from '../kernels/wasm-asm.js';
 import { F32X4, F64X2 } from '../kernels/simd.js';
+import { relaxedSimdAvailable } from '../kernels/relaxed-simd.js';
 import { ITEM_ALIGN, QUERY_ALIGN, rowAlign, similarityModule, type Precision } from '../kernels/similarity-rows.js';
 
 /** Bytes of item rows processed together (sized for a typical 256 KiB+ L2). */
@@ -81,11 +82,11 @@ export class SimilarityBlocks {
     if (useWasm) {
       const eb = (precision === 'f32' ? F32X4 : F64X2).bytes;
       const binBytes = MAX_BINS * 4;
-      const bytes = (xsLen + qsLen + outLen) * eb + 2 * binBytes + this.stride * 4;
+      const bytes = (xsLen + qsLen + outLen) * eb + 2 * binBytes + 2 * this.stride * 4;
       if (bytes > 4 * 2 ** 30 - 2 ** 16) {
         throw new Error(`similarity blocks need ${(bytes / 2 ** 30).toFixed(1)} GiB of wasm memory (limit 4 GiB): lower blockSize`);
       }
-      const exports = instantiate(similarityModule(this.rowLen, precision));
+      const exports = instantiate(similarityModule(this.rowLen, precision, precision === 'f32' && relaxedSimdAvailable()));
       const mem = exports.mem as WasmMemory;
       this.gram = exports.gram as SimilarityBlocks['gram'];
       mem.grow(Math.ceil(bytes / 65536) - mem.buffer.byteLength / 65536);
@@ -101,6 +102,7 @@ export class SimilarityBlocks {
       const histPtr = this.outPtr + outLen * eb;
       const firstPtr = histPtr + binBytes;
       const candPtr = firstPtr + binBytes;
+      const candBucketPtr = candPtr + this.stride * 4;
       const run = exports.histogram as (
         row: number,
         len: number,
@@ -110,14 +112,16 @@ export class SimilarityBlocks {
         hist: number,
         firstPos: number,
         cand: number,
+        candBucket: number,
       ) => number;
       this.rowHistogram = {
         hist: new Int32Array(buffer, histPtr, MAX_BINS),
         firstPos: new Int32Array(buffer, firstPtr, MAX_BINS),
         cand: new Int32Array(buffer, candPtr, this.stride),
+        candBucket: new Int32Array(buffer, candBucketPtr, this.stride),
         run: (row, len, lo, scale, ceil) => {
           if (row.buffer !== buffer || !(row instanceof Arr)) throw new Error('rowHistogram: the row must be a block returned by compute()');
-          return len > 0 ? run(row.byteOffset, len, lo, scale, ceil, histPtr, firstPtr, candPtr) : 0;
+          return len > 0 ? run(row.byteOffset, len, lo, scale, ceil, histPtr, firstPtr, candPtr, candBucketPtr) : 0;
         },
       };
     } else {

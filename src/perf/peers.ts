@@ -1,5 +1,5 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { findPython } from './python.js';
 import { fileURLToPath } from 'node:url';
 import { createInterface, type Interface } from 'node:readline';
 
@@ -17,20 +17,9 @@ export const TORCH_PEER_SCRIPT = fileURLToPath(new URL('../../peers/torch_losses
 export const NO_TORCH_MESSAGE =
   'peer torch: no python3 here can import torch, so the PyTorch peers are not run; install them with `apt-get install python3-torch` (Debian) and rerun';
 
-/**
- * A python3 that imports torch: RANKBENCH_PYTHON if set (only that one is tried), else Debian's
- * /usr/bin/python3 (where apt installs torch; a version manager's `python3` shim earlier on PATH
- * often lacks it), else `python3` on PATH. Null when none can.
- */
+/** A python3 that imports torch (see findPython). */
 export function findTorchPython(): string | null {
-  const forced = process.env.RANKBENCH_PYTHON;
-  const candidates = forced ? [forced] : ['/usr/bin/python3', 'python3'];
-  for (const py of candidates) {
-    if (py.includes('/') && !existsSync(py)) continue;
-    const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
-    if (r.status === 0) return py;
-  }
-  return null;
+  return findPython('torch');
 }
 
 /** What the peer script says about one loss. */

@@ -16,6 +16,8 @@ import { train } from '../train/train.js';
 import { blockLabels, randomUnitRows, roundRobinLabels } from './inputs.js';
 import { measure, type MeasureOptions, type PerfRecord } from './measure.js';
 import type { TorchPeer } from './peers.js';
+import { runFaissPeer } from './faiss-peer.js';
+import type { RetrievalMetrics } from '../metrics/types.js';
 
 export const SUITES = ['losses', 'eval', 'train'] as const;
 export type Suite = (typeof SUITES)[number];
@@ -38,6 +40,8 @@ export interface SuiteContext {
   peer?: TorchPeer;
   /** Where the peer reads each batch from. */
   scratchDir?: string;
+  /** A python3 with faiss: the evaluation is followed by faiss's exact top-k search on the same rows (`--peer faiss`). */
+  faissPython?: string;
 }
 
 const D_LOSS = 512;
@@ -211,8 +215,14 @@ export async function evalSuite(ctx: SuiteContext): Promise<void> {
     const x = randomUnitRows(N, D, 2);
     const labels = roundRobinLabels(N, 1000);
     const k = [1, 10, 100, 1000].filter((v) => v < N);
-    const t = await measure(() => evaluateRetrieval(x, N, D, labels, { k }), { warmup: N > 20_000 ? 0 : 1, repeats: 3, budgetMs: 60_000 });
+    let ours: RetrievalMetrics | undefined;
+    const t = await measure(async () => void (ours = await evaluateRetrieval(x, N, D, labels, { k })), {
+      warmup: N > 20_000 ? 0 : 1,
+      repeats: 3,
+      budgetMs: 60_000,
+    });
     ctx.emit({ suite: 'eval', name: 'exact-retrieval', impl: 'blocked', backend: 'js', N, D, ...t });
+    if (ctx.faissPython) faissCase(ctx, ctx.faissPython, x, N, D, labels, k, ours!, t);
     // N queries against a separate gallery of N (the same work as leave-one-out, two sets of rows).
     ctx.note(`eval: query-gallery N=${N}×${N} D=${D}`);
     const g = randomUnitRows(N, D, 4);
@@ -223,6 +233,63 @@ export async function evalSuite(ctx: SuiteContext): Promise<void> {
     });
     ctx.emit({ suite: 'eval', name: 'exact-retrieval-query-gallery', impl: 'blocked', backend: 'js', N, D, ...qg });
   }
+}
+
+/**
+ * faiss's exact top-k search (k = the largest cut-off) on the same rows, right after ours, with
+ * as many repeats. The ratio compares our whole evaluation with faiss's search alone; the note
+ * says whether faiss's lists give the same Recall@K (float32 scores may order near-ties
+ * differently, so a difference of a query or two is possible).
+ */
+function faissCase(
+  ctx: SuiteContext,
+  python: string,
+  x: Float64Array,
+  N: number,
+  D: number,
+  labels: Int32Array,
+  ks: number[],
+  ours: RetrievalMetrics,
+  t: Pick<PerfRecord, 'medianMs' | 'repeats'>,
+): void {
+  const k = Math.max(...ks);
+  ctx.note(`eval: peer faiss top-${k} N=${N} D=${D}`);
+  const base = { suite: 'eval', name: 'exact-retrieval', impl: `peer top-${k}`, backend: 'faiss', N, D };
+  const answer = runFaissPeer(python, {
+    x,
+    labels,
+    n: N,
+    d: D,
+    k,
+    ks,
+    threads: PEER_THREADS,
+    repeats: Math.max(1, t.repeats),
+    dir: ctx.scratchDir ?? tmpdir(),
+  });
+  if (!answer.ok) {
+    ctx.emit({ ...base, ...skipped(), error: answer.error });
+    return;
+  }
+  // null from the peer: no query had a positive (ours says NaN).
+  const gap = (kk: number): number => {
+    const theirs = answer.recallAt[String(kk)] ?? NaN;
+    const mine = ours.recallAt[String(kk)] ?? NaN;
+    return Number.isNaN(theirs) && Number.isNaN(mine) ? 0 : Math.abs(theirs - mine);
+  };
+  const worst = Math.max(...ks.map(gap));
+  const agree = worst * N <= 2 ? 'same Recall@K as ours' : `Recall@K differs from ours by up to ${worst.toFixed(5)}`;
+  const speedup = Math.round((answer.medianMs / t.medianMs) * 10) / 10;
+  const ms = (v: number): number => Math.round(v * 100) / 100;
+  ctx.emit({
+    ...base,
+    medianMs: ms(answer.medianMs),
+    minMs: ms(answer.minMs),
+    maxMs: ms(answer.maxMs),
+    repeats: answer.repeats,
+    peakRssMb: NaN,
+    speedup,
+    error: `faiss ${answer.faiss} IndexFlatIP, top ${k} only; ${agree}; our full evaluation ${speedup}× faster`,
+  });
 }
 
 /** A dataset of random unit features (784 = MNIST's pixels), class blocks, in memory. */

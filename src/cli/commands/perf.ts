@@ -6,6 +6,7 @@ import { selectBackend } from '../../backend/index.js';
 import type { PerfRecord } from '../../perf/measure.js';
 import { evalSuite, fusedLossCases, SUITES, tensorLossCases, trainSuite, type Suite, type SuiteContext } from '../../perf/suites.js';
 import { findTorchPython, NO_TORCH_MESSAGE, TorchPeer } from '../../perf/peers.js';
+import { findFaissPython, NO_FAISS_MESSAGE } from '../../perf/faiss-peer.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,21 @@ function parseSizes(v: string | undefined): number[] | undefined {
     throw new UserError(`--sizes: ${show(v)} is not allowed; expected comma-separated integers >= 2 (B for losses/train, N for eval)`);
   }
   return sizes;
+}
+
+const PEERS = ['torch', 'faiss'];
+
+function parsePeers(v: string | undefined): Set<string> {
+  if (v === undefined) return new Set();
+  const names = String(v)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = names.find((p) => !PEERS.includes(p));
+  if (bad !== undefined || names.length === 0) {
+    throw new UserError(`--peer: ${show(v)} is not allowed; expected ${PEERS.join(', ')} or both comma-separated`);
+  }
+  return new Set(names);
 }
 
 const COLUMNS: Array<[keyof PerfRecord, string]> = [
@@ -92,7 +108,11 @@ const command: CommandModule<GlobalArgs, PerfArgs> = {
         type: 'string',
         describe: 'backends for the tensor formulations and the training step (default: --backend if given, else wasm,cpu)',
       })
-      .option('peer', { type: 'string', describe: 'torch: time the PyTorch peers of the losses beside ours (needs python3 with torch)' })
+      .option('peer', {
+        type: 'string',
+        describe:
+          'torch: the PyTorch peers of the losses beside ours (python3 with torch); faiss: faiss exact search beside the evaluation (python3 with faiss); comma-separated for both',
+      })
       .option('json', { type: 'boolean', describe: 'one JSON object per line instead of a table' }),
   handler: async (args) => {
     const suites: Suite[] = args.suite === 'all' ? [...SUITES] : [args.suite as Suite];
@@ -110,16 +130,19 @@ const command: CommandModule<GlobalArgs, PerfArgs> = {
       const only = registry.get(args.loss);
       for (const name of registry.names()) if (name !== only.name) registry.remove(name);
     }
-    if (args.peer !== undefined && args.peer !== 'torch') {
-      throw new UserError(`--peer: ${show(args.peer)} is not allowed; expected torch`);
-    }
+    const peers = parsePeers(args.peer);
     let peer: TorchPeer | undefined;
-    if (args.peer === 'torch' && suites.includes('losses')) {
+    if (peers.has('torch') && suites.includes('losses')) {
       const python = findTorchPython();
       if (python) peer = await TorchPeer.start(python);
       else process.stderr.write(NO_TORCH_MESSAGE + '\n');
     }
-    const scratchDir = peer ? mkdtempSync(join(tmpdir(), 'rankbench-peer-')) : undefined;
+    let faissPython: string | undefined;
+    if (peers.has('faiss') && suites.includes('eval')) {
+      faissPython = findFaissPython() ?? undefined;
+      if (!faissPython) process.stderr.write(NO_FAISS_MESSAGE + '\n');
+    }
+    const scratchDir = peer || faissPython ? mkdtempSync(join(tmpdir(), 'rankbench-peer-')) : undefined;
     const rows: PerfRecord[] = [];
     const live = process.stderr.isTTY && !process.env.CI;
     const t0 = Date.now();
@@ -127,7 +150,9 @@ const command: CommandModule<GlobalArgs, PerfArgs> = {
       registry,
       ...(sizes ? { sizes } : {}),
       tensorBackends,
-      ...(peer ? { peer, scratchDir } : {}),
+      ...(peer ? { peer } : {}),
+      ...(faissPython ? { faissPython } : {}),
+      ...(scratchDir ? { scratchDir } : {}),
       emit: (r) => {
         rows.push(r);
         if (args.json)
