@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultKs, evaluateRetrieval, retrievalPerQuery } from '../../src/metrics/retrieval.js';
 import { UserError } from '../../src/core/errors.js';
+import { Rng } from '../../src/core/rng.js';
 import { bruteRetrieval, gaussianData, nearTieData, tiedData, type BruteRetrieval } from './oracle.js';
 import type { RetrievalMetrics } from '../../src/metrics/types.js';
 
@@ -106,6 +107,33 @@ describe('evaluateRetrieval', () => {
     const js = await retrievalPerQuery(x, 123, 5, labels, { workers: 1, blockSize: 10, useWasm: false });
     expect(Array.from(js.perQuery)).toEqual(Array.from(base));
   });
+
+  it('ranks rows of thousands of items exactly with either kernel, ties and near-ties included', async () => {
+    // Small integers give many exact ties, though not all items on a handful of scores.
+    const ints = (n: number, d: number, classes: number) => {
+      const rng = new Rng(12);
+      return { x: Float64Array.from({ length: n * d }, () => rng.int(9) - 4), labels: Int32Array.from({ length: n }, () => rng.int(classes)) };
+    };
+    const ks = [1, 2, 4, 8, 100];
+    // Against a full-sort brute force.
+    const small = ints(2100, 8, 30);
+    const want = bruteRetrieval(small.x, 2100, 8, small.labels, ks);
+    for (const precision of ['f32', 'f64'] as const) {
+      expectClose(await evaluateRetrieval(small.x, 2100, 8, small.labels, { k: ks, workers: 1, precision }), want);
+    }
+    const near = nearTieData(13, 2100, 6, 7);
+    expectClose(
+      await evaluateRetrieval(near.x, 2100, 6, near.labels, { k: ks, workers: 1, precision: 'f32' }),
+      bruteRetrieval(near.x, 2100, 6, near.labels, ks),
+    );
+    // Larger, blocks of 36 rows: every query as the plain-JS kernel gives it.
+    const big = ints(4500, 8, 40);
+    const js = (await retrievalPerQuery(big.x, 4500, 8, big.labels, { workers: 1, useWasm: false })).perQuery;
+    for (const precision of ['f32', 'f64'] as const) {
+      const r = await retrievalPerQuery(big.x, 4500, 8, big.labels, { workers: 1, precision, blockSize: 36 });
+      expect(Array.from(r.perQuery)).toEqual(Array.from(js));
+    }
+  }, 120_000);
 
   it('is exact with the float32 kernel on near-ties below float32 resolution', async () => {
     // Scores differ only at ~1e-9 relative: float32 alone would tie or misorder them, so this
