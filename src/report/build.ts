@@ -124,10 +124,7 @@ export async function buildReport(experiment: string, opts: BuildReportOptions):
     }),
     explorer: ((x) => (x ? explorerHtml(x) : ''))(explorerData(exp)),
     skipped: skippedNotes(exp, drawn),
-    notes: worseThanInputs(
-      { columns: [], rows: exp.summary.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? '' : String(v)]))) },
-      exp.swept,
-    ).map((w) => `Warning: ${w}.`),
+    notes: worseThanInputs({ rows: exp.summary }, exp.swept).map((w) => `Warning: ${w}.`),
     table: summaryTable(exp),
     resolved: resolved ?? null,
     manifest: exp.manifest ? manifestRest : null,
