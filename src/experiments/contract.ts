@@ -48,6 +48,11 @@ export interface ReadContext {
   estimator?: string;
 }
 
+/** The context of an experiment's own rows: its base estimator, and these losses (default: the built-ins). */
+export function contractContext(exp: { base: { estimator?: { name: string } } }, losses?: LossSpecs): ReadContext {
+  return { ...(losses ? { losses } : {}), ...(exp.base.estimator ? { estimator: exp.base.estimator.name } : {}) };
+}
+
 /** The LossSpecs of a list of losses (the loss registry's all()). */
 export function lossSpecsOf(losses: ReadonlyArray<{ name: string; params: readonly ParamSpec[] }>): LossSpecs {
   const byName = new Map(losses.map((l) => [l.name, l.params]));

@@ -8,7 +8,7 @@ import { cellKey, compareRuns, failed, trackedMetrics, type CheckRow, type Row }
 import { UserError } from '../../core/errors.js';
 import { plainTable } from '../../core/text-table.js';
 import { parseSetArgs } from '../../core/params.js';
-import { lossSpecsOf, parseTable, type ReadContext } from '../../experiments/contract.js';
+import { contractContext, lossSpecsOf, parseTable } from '../../experiments/contract.js';
 import { commandLine } from '../../experiments/manifest.js';
 import { runExperiment } from '../../experiments/runner.js';
 import { asList, lossRegistry, type GlobalArgs } from '../context.js';
@@ -85,7 +85,7 @@ const command: CommandModule<GlobalArgs, CheckArgs> = {
           ...(args.plugin ? { plugins: args.plugin } : {}),
         });
         const exp = run.experiment;
-        const ctx: ReadContext = { losses, ...(exp.base.estimator ? { estimator: exp.base.estimator.name } : {}) };
+        const ctx = contractContext(exp, losses);
         const current = parseTable(run.results, `results.csv of this run of ${exp.name}`, ctx).rows;
         const metrics = trackedMetrics(run.results.columns, exp.swept);
         const key = (row: Row): string => cellKey(row, exp.swept);
