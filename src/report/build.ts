@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { UserError, show } from '../core/errors.js';
-import { lossSpecsOf } from '../experiments/contract.js';
+import { lossSpecsOf, type LossSpecs } from '../experiments/contract.js';
 import { loadLossRegistry } from '../losses/index.js';
 import { worseThanInputs } from '../experiments/input-baseline.js';
 import { vegaBundles } from './bundles.js';
@@ -24,6 +24,8 @@ export interface BuildReportOptions {
   png?: boolean;
   /** `--plugin` files: their losses' parameter columns are read with the plugins' specs, not as text. */
   plugins?: readonly string[];
+  /** The losses whose specs type the parameter columns, instead of the built-ins and `plugins` (a library caller's own). */
+  losses?: LossSpecs;
 }
 
 export interface BuildReportResult {
@@ -87,7 +89,7 @@ async function writePng(svg: string, path: string): Promise<void> {
  */
 export async function buildReport(experiment: string, opts: BuildReportOptions): Promise<BuildReportResult> {
   checkExperimentName(experiment);
-  const exp = readExperimentResults(experiment, opts.resultsDir, lossSpecsOf((await loadLossRegistry(opts.plugins)).all()));
+  const exp = readExperimentResults(experiment, opts.resultsDir, opts.losses ?? lossSpecsOf((await loadLossRegistry(opts.plugins)).all()));
   const outDir = join(opts.reportsDir, experiment);
   const findings = findingsOf(exp);
   const answers = claimCharts(findings.claims, findings.results, exp.manifest);
