@@ -69,20 +69,20 @@ const integer: ColumnType = { type: 'integer' };
 const enumOf = (values: readonly string[]): ColumnType => ({ type: 'enum', values });
 
 /** Columns whose type is the same in every row. */
-const FIXED: Record<string, ColumnType> = {
-  ...Object.fromEntries(IDENTITY_COLUMNS.map((c) => [c, name])),
-  seed: { type: 'integer', required: true },
+const FIXED = new Map<string, ColumnType>([
+  ...IDENTITY_COLUMNS.map((c): [string, ColumnType] => [c, name]),
+  ['seed', { type: 'integer', required: true }],
   // The protocol column holds the protocol and its settings ("gallery-draws perClass=1 draws=10").
-  protocol: text,
-  similarity: enumOf(SIMILARITIES),
-  averaging: enumOf(AVERAGINGS),
-  metric: name,
-  mean: number,
-  std: number,
-  n: integer,
-  ci95Low: number,
-  ci95High: number,
-};
+  ['protocol', text],
+  ['similarity', enumOf(SIMILARITIES)],
+  ['averaging', enumOf(AVERAGINGS)],
+  ['metric', name],
+  ['mean', number],
+  ['std', number],
+  ['n', integer],
+  ['ci95Low', number],
+  ['ci95High', number],
+]);
 
 function specType(spec: ParamSpec | undefined): ColumnType {
   if (!spec) return text;
@@ -132,7 +132,7 @@ function sharedType(losses: LossSpecs, param: string): ColumnType {
 
 /** The declared type of a column in a row (whose fixed columns are already read). */
 export function columnType(column: string, row: Row, ctx: ReadContext = {}): ColumnType {
-  const fixed = FIXED[column];
+  const fixed = FIXED.get(column);
   if (fixed) return fixed;
   if (isMetricColumn(column)) return COUNT_METRICS.has(column) ? integer : number;
   return keyPathType(column, row, ctx);
@@ -185,9 +185,13 @@ export interface FieldPlace {
   line: number;
 }
 
-/** Fixed columns first: the types of the parameter columns depend on the row's dataset and loss. */
+/**
+ * Fixed columns first, then plugin names (estimator.name): the types of the parameter columns
+ * depend on the row's dataset, loss and estimator.
+ */
 function readOrder(columns: readonly string[]): string[] {
-  return [...columns.filter((c) => c in FIXED), ...columns.filter((c) => !(c in FIXED))];
+  const rank = (c: string): number => (FIXED.has(c) ? 0 : c.endsWith('.name') ? 1 : 2);
+  return [...columns].sort((a, b) => rank(a) - rank(b));
 }
 
 /** One row of text fields as typed values; a field not of its declared type is a UserError. */

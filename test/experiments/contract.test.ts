@@ -277,6 +277,22 @@ describe('parameter columns of a loss from a --plugin file', () => {
   });
 });
 
+describe('estimator parameter columns', () => {
+  it("type by the row's estimator.name wherever that column stands, else by the experiment's estimator", () => {
+    const swept = 'experiment,cell,dataset,loss,estimator.params.tau,estimator.name,seed\ne,c1,synthetic,triplet,0.05,smooth-ap,0\n';
+    expect(readContractCsv(writeCsv(tempDir(), 'results.csv', swept), 'results').rows[0]!['estimator.params.tau']).toBe(0.05);
+    const fixed = 'experiment,cell,dataset,loss,estimator.params.tau,seed\ne,c1,synthetic,triplet,0.05,0\n';
+    const path = writeCsv(tempDir(), 'results.csv', fixed);
+    expect(readContractCsv(path, 'results', { estimator: 'smooth-ap' }).rows[0]!['estimator.params.tau']).toBe(0.05);
+    expect(readContractCsv(path, 'results').rows[0]!['estimator.params.tau']).toBe('0.05');
+  });
+
+  it('reads a column named like an Object property as text', () => {
+    const path = writeCsv(tempDir(), 'results.csv', 'experiment,cell,dataset,loss,seed,constructor\ne,c1,synthetic,triplet,0,1\n');
+    expect(readContractCsv(path, 'results').rows[0]!.constructor).toBe('1');
+  });
+});
+
 describe('manifest.json', () => {
   it('reads the committed baseline manifest, written by the runner', () => {
     const m = readManifest(join('results', 'baseline', 'ci.manifest.json'));
