@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { writeFileAtomic } from '../core/atomic.js';
 import { UserError, show } from '../core/errors.js';
-import type { Manifest } from '../experiments/manifest.js';
+import { readContractCsv, type ReadContext, type TypedTable } from '../experiments/contract.js';
+import { readManifest, type Manifest } from '../experiments/manifest-file.js';
 import type { Table } from '../experiments/tables.js';
 import { toCsv } from '../experiments/tables.js';
 
@@ -12,23 +12,15 @@ export function baselinePaths(dir: string, experiment: string): { csv: string; m
   return { csv: join(dir, `${experiment}.csv`), manifest: join(dir, `${experiment}.manifest.json`) };
 }
 
-export function readBaseline(dir: string, experiment: string): Table {
+/** The baseline's rows, typed by the results contract (a baseline is a results.csv). */
+export function readBaseline(dir: string, experiment: string, ctx: ReadContext = {}): TypedTable {
   const { csv } = baselinePaths(dir, experiment);
   if (!existsSync(csv)) {
     throw new UserError(
       `check: no baseline for experiment ${show(experiment)}: ${csv} does not exist; create it on purpose with "bench check --update ${experiment}"`,
     );
   }
-  let records: string[][];
-  try {
-    records = parse(readFileSync(csv, 'utf8'), { relax_column_count: false }) as string[][];
-  } catch (e) {
-    throw new UserError(`check: baseline ${csv} is not a valid CSV: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const [columns, ...body] = records;
-  if (!columns || !columns.includes('cell'))
-    throw new UserError(`check: baseline ${csv} has no "cell" column; regenerate it with "bench check --update ${experiment}"`);
-  return { columns, rows: body.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i] ?? '']))) };
+  return readContractCsv(csv, 'results', ctx);
 }
 
 export function writeBaseline(dir: string, experiment: string, results: Table, manifest: unknown): void {
@@ -40,16 +32,13 @@ export function writeBaseline(dir: string, experiment: string, results: Table, m
 /**
  * How the run's inputs differ from those the baseline was made from (data file and plugin
  * digests): numbers of other data are not a regression of the code, so the check says so
- * instead of comparing them. Empty when they match, or when the baseline predates digests.
+ * instead of comparing them. Empty when they match, or when the baseline predates digests (or
+ * has no manifest); a damaged manifest is an error rather than a check of the inputs skipped.
  */
 export function inputDifferences(dir: string, experiment: string, now: Manifest['inputs']): string[] {
   const { manifest } = baselinePaths(dir, experiment);
-  let before: Manifest['inputs'];
-  try {
-    before = (JSON.parse(readFileSync(manifest, 'utf8')) as Manifest).inputs;
-  } catch {
-    return [];
-  }
+  if (!existsSync(manifest)) return [];
+  const before = readManifest(manifest).inputs;
   if (!before || !now) return [];
   const out: string[] = [];
   for (const f of new Set([...Object.keys(before.data), ...Object.keys(now.data)])) {

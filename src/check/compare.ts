@@ -5,10 +5,12 @@
 
 import type { Tolerance } from '../experiments/types.js';
 import { UNTRACKED_COLUMNS } from '../experiments/columns.js';
+import type { Row, Value } from '../experiments/contract.js';
 
 export type { Tolerance };
 
-export type Row = Record<string, string>;
+/** A results row typed by the results contract (experiments/contract.ts): both sides are read with it. */
+export type { Row };
 
 export type Verdict = 'ok' | 'CHANGED' | 'MISSING' | 'NEW';
 
@@ -43,8 +45,9 @@ export function trackedMetrics(header: readonly string[], sweptColumns: readonly
  * cell missing and new.
  */
 export function cellKey(row: Row, sweptColumns: readonly string[]): string {
-  const swept = sweptColumns.filter((c) => row[c] !== undefined && row[c] !== '').map((c) => `${c}=${row[c]}`);
-  return [row.dataset, row.loss, ...swept, `seed=${row.seed}`].join(' ');
+  // A value prints as the writer wrote it: String() of a double is its shortest round-trip form.
+  const swept = sweptColumns.filter((c) => row[c] !== undefined && row[c] !== null).map((c) => `${c}=${String(row[c])}`);
+  return [String(row.dataset), String(row.loss), ...swept, `seed=${String(row.seed)}`].join(' ');
 }
 
 /** Allowed distance, as numpy's isclose: abs + rel·|baseline|. */
@@ -52,10 +55,9 @@ export function allowed(tol: Tolerance, baseline: number): number {
   return tol.abs + tol.rel * Math.abs(baseline);
 }
 
-function num(v: string | undefined): number | null {
-  if (v === undefined || v === '') return null;
-  const x = Number(v);
-  return Number.isNaN(x) && v !== 'NaN' ? null : x;
+/** A metric of a row: the contract reads it as a number (NaN kept) or null when empty. */
+function num(v: Value | undefined): number | null {
+  return typeof v === 'number' ? v : null;
 }
 
 function sameValue(a: number | null, b: number | null, tol: Tolerance): { diff: number | null; ok: boolean } {
@@ -71,7 +73,7 @@ export function compareRuns(
   current: readonly Row[],
   metrics: readonly string[],
   tolerances: Record<string, Tolerance>,
-  keyOf: (row: Row) => string = (row) => row.cell!,
+  keyOf: (row: Row) => string = (row) => String(row.cell),
 ): CheckRow[] {
   const tolFor = (m: string): Tolerance => tolerances[m] ?? tolerances['*'] ?? DEFAULT_TOLERANCE;
   const now = new Map(current.map((r) => [keyOf(r), r]));

@@ -4,12 +4,13 @@
  * correction over the comparisons one claim makes, and a verdict per claim and dataset.
  */
 import { Rng } from '../core/rng.js';
+import type { Value } from '../experiments/contract.js';
 import { sameScalar } from './parse.js';
 import { holm, pairedTTest, pairsNeeded, spearman } from './stats.js';
 import type { BestClaim, BetterClaim, ClaimSpec, MetricExpr, Scalar, TrendClaim, Verdict } from './types.js';
 
-/** A results.csv row, as text (the runner's table) or parsed (the report's reader). */
-export type ResultRow = Record<string, string | number | null | undefined>;
+/** A results.csv row as the results contract types it (experiments/contract.ts). */
+export type ResultRow = Record<string, Value | undefined>;
 
 export const ALPHA = 0.05;
 /** Fewer paired observations than this give no verdict. */

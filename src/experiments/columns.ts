@@ -23,23 +23,31 @@ export const METRIC_LABELS: Record<string, string> = {
   trainMs: 'train time (ms)',
 };
 
+/** The trained model's retrieval metrics, in results.csv order; Recall@K columns follow them. */
+export const RETRIEVAL_METRICS = ['map', 'mapAtR', 'rPrecision', 'precisionAt1'] as const;
+
+/** The Recall@K column of one K. */
+export function recallColumn(k: number): string {
+  return `recallAt${k}`;
+}
+
+/** Matches a Recall@K column; group 1 is K. */
+export const RECALL_COLUMN = /^recallAt(\d+)$/;
+
+/** The metric columns after Recall@K, in results.csv order. */
+const LATER_METRICS = ['untrainedMap', 'inputMap', 'inputMapAtR', 'inputRecallAt1', 'apEstimate', 'trueAP', 'apGap', 'trainMs'] as const;
+
+/** Metrics of the estimated-vs-true-AP comparison (cells of a loss that estimates AP). */
+export const AP_ESTIMATE_METRICS = ['apEstimate', 'trueAP', 'apGap'] as const;
+
+/** The retrieval metrics with Recall@K of these K: what a tuning objective or a per-fold table may name. */
+export function retrievalMetricColumns(ks: readonly number[]): string[] {
+  return [...RETRIEVAL_METRICS, ...ks.map(recallColumn)];
+}
+
 /** Metric columns of results.csv after the swept columns and seed, in this order. */
 export function metricColumns(ks: readonly number[]): string[] {
-  return [
-    'map',
-    'mapAtR',
-    'rPrecision',
-    'precisionAt1',
-    ...ks.map((k) => `recallAt${k}`),
-    'untrainedMap',
-    'inputMap',
-    'inputMapAtR',
-    'inputRecallAt1',
-    'apEstimate',
-    'trueAP',
-    'apGap',
-    'trainMs',
-  ];
+  return [...retrievalMetricColumns(ks), ...LATER_METRICS];
 }
 
 /** Metrics a tolerance may be set for: every metric column but the train time. */
@@ -60,6 +68,22 @@ export const UNTRACKED_COLUMNS: ReadonlySet<string> = new Set([...IDENTITY_COLUM
  * gallery-draws the number of draws and each metric's standard deviation over them.
  */
 export function protocolMetricColumns(ks: readonly number[], draws: boolean): string[] {
-  const spread = ['map', 'mapAtR', 'rPrecision', 'precisionAt1', 'mrr', ...ks.map((k) => `recallAt${k}`)].map((m) => `${m}DrawStd`);
+  const spread = [...RETRIEVAL_METRICS, 'mrr', ...ks.map(recallColumn)].map((m) => `${m}${DRAW_STD}`);
   return ['mrr', 'queriesLeftOut', ...(draws ? ['draws', ...spread] : [])];
 }
+
+/** Suffix of a metric's standard deviation over gallery draws. */
+const DRAW_STD = 'DrawStd';
+
+/** Metric columns that hold counts (integers), not scores. */
+export const COUNT_METRICS: ReadonlySet<string> = new Set(['queriesLeftOut', 'draws']);
+
+/** Whether a column of results.csv is a metric (any K, with or without the protocol's columns). */
+export function isMetricColumn(column: string): boolean {
+  const base = column.endsWith(DRAW_STD) ? column.slice(0, -DRAW_STD.length) : column;
+  const named = new Set<string>([...RETRIEVAL_METRICS, ...LATER_METRICS, 'mrr', ...COUNT_METRICS]);
+  return named.has(base) || RECALL_COLUMN.test(base);
+}
+
+/** Columns of summary.csv after the swept ones: the metric's name, then its statistics over seeds. */
+export const SUMMARY_COLUMNS = ['metric', 'mean', 'std', 'n', 'ci95Low', 'ci95High'] as const;

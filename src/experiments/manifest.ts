@@ -3,29 +3,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import type { ReportSpec, ResolvedExperiment } from './types.js';
 
-/** results/<experiment>/manifest.json: what produced the numbers (code, versions, backend, command, inputs). */
-export interface Manifest {
-  experiment: string;
-  file: string;
-  resolved: ResolvedExperiment;
-  swept: string[];
-  report: ReportSpec;
-  packageVersion: string;
-  gitCommit: string | null;
-  /** Uncommitted changes in the checkout that produced the numbers. */
-  gitDirty: boolean | null;
-  node: string;
-  tfjs: string;
-  backend: string;
-  startedAt: string;
-  finishedAt: string;
-  command: string;
-  cells: { total: number; finished: number; ranNow: number; reused: number };
-  /** What the numbers were computed from: rankbench versions, data file and plugin digests. */
-  inputs?: { rankbench: string[]; data: Record<string, string>; plugins: Record<string, { file: string; sha256: string }> };
-}
+/** The manifest's type and reader live in manifest-file.ts; this module gathers the values. */
+export type { Manifest } from './manifest-file.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -12,6 +12,7 @@ import { checkCellFits, loadCellData, runCell } from './cell.js';
 import { ClaimSet, DEFAULT_CLAIM_TIMEOUT_MS } from './cell-claim.js';
 import { DigestCache, inputChanges } from './inputs.js';
 import { filterCells, loadExperiment, type LoadedExperiment } from './load.js';
+import { contractContext, parseTable } from './contract.js';
 import { commandLine, gitState, packageVersion, tfjsVersion, type Manifest } from './manifest.js';
 import { runCellsInChildren, type CellHooks, type PoolControl } from './pool.js';
 import { cellLabel, defaultProgressMode, ProgressReporter, type ProgressMode } from './progress.js';
@@ -300,7 +301,8 @@ export function aggregate(exp: ResolvedExperiment, cells: readonly Cell[], resul
     cells: { total: cells.length, finished: finished.length, ranNow: run.ranNow, reused: run.reused },
     inputs: manifestInputs(finished),
   };
-  const claims = evaluateClaims(exp.claims ?? [], results.rows, exp.swept);
+  // The claims read the rows as the report does: typed by the results contract.
+  const claims = evaluateClaims(exp.claims ?? [], parseTable(results, `results.csv of ${exp.name}`, contractContext(exp)).rows, exp.swept);
   return { finished, pending, results, summary, manifest, claims };
 }
 

@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { canonicalJson } from './canonical.js';
-import { metricColumns, PROTOCOL_COLUMNS, protocolMetricColumns } from './columns.js';
+import { metricColumns, PROTOCOL_COLUMNS, protocolMetricColumns, RECALL_COLUMN, SUMMARY_COLUMNS } from './columns.js';
 import { protocolOf } from './eval-protocol.js';
 import { summarize } from './stats.js';
 import type { CellResult, ResolvedExperiment } from './types.js';
@@ -70,6 +70,12 @@ function metricValues(c: CellResult, ks: readonly number[]): Record<string, numb
   return out;
 }
 
+/** One metric column's value for a cell, as results.csv holds it; null where the cell has none. */
+export function cellMetric(c: CellResult, column: string): number | null {
+  const k = RECALL_COLUMN.exec(column)?.[1];
+  return metricValues(c, k === undefined ? [] : [Number(k)])[column] ?? null;
+}
+
 /** results.csv: one row per cell; identity columns, swept key paths, seed, then the metric columns (columns.ts). */
 export function resultsTable(exp: ResolvedExperiment, cells: readonly CellResult[]): Table {
   const ks = allKs(cells);
@@ -109,7 +115,7 @@ export function summaryTable(exp: ResolvedExperiment, cells: readonly CellResult
   const ks = allKs(cells);
   // The number of draws is a setting, not a metric to average.
   const metrics = allMetricColumns(cells, ks).filter((m) => m !== 'draws');
-  const columns = ['experiment', 'dataset', 'loss', ...exp.swept, 'metric', 'mean', 'std', 'n', 'ci95Low', 'ci95High'];
+  const columns = ['experiment', 'dataset', 'loss', ...exp.swept, ...SUMMARY_COLUMNS];
   const groups = new Map<string, CellResult[]>();
   for (const c of cells) {
     const k = groupKey(c);

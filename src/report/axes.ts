@@ -41,12 +41,12 @@ export function shortName(column: string): string {
 }
 
 /** A log axis is the default for temperature-like parameters, whose values span decades. */
-export function wantsLog(column: string, manifest: Manifest | null): boolean {
+export function wantsLog(column: string, manifest: Pick<Manifest, 'report'> | null): boolean {
   if (manifest?.report?.x === column && typeof manifest.report.logX === 'boolean') return manifest.report.logX;
   return /tau$/i.test(shortName(column));
 }
 
-function makePanel(x: string, rows: Row[], losses: string[], swept: string[], manifest: Manifest | null): Panel {
+function makePanel(x: string, rows: Row[], losses: string[], swept: string[], manifest: Pick<Manifest, 'report'> | null): Panel {
   const values = distinct(nonNull(rows, x));
   const categorical = values.some((v) => typeof v !== 'number');
   const domain = categorical ? values.map(String) : [...values].sort((a, b) => (a as number) - (b as number));
@@ -60,7 +60,7 @@ function makePanel(x: string, rows: Row[], losses: string[], swept: string[], ma
  * otherwise the first swept column that varies among the loss's rows (or at least has a value);
  * with nothing swept, the loss itself. Losses that end up on the same column share a panel.
  */
-export function planPanels(rows: Row[], swept: string[], manifest: Manifest | null): Panel[] {
+export function planPanels(rows: Row[], swept: string[], manifest: Pick<Manifest, 'report'> | null): Panel[] {
   const losses = distinct(rows.map((r) => r.loss ?? null)).map(String);
   const forced = manifest?.report?.x;
   const allowed = [...swept, 'dataset', 'loss'];
@@ -93,8 +93,7 @@ export function planPanels(rows: Row[], swept: string[], manifest: Manifest | nu
 }
 
 export function formatValue(v: Value): string {
-  if (v === null) return '—';
-  return typeof v === 'number' ? String(v) : v;
+  return v === null ? '—' : String(v);
 }
 
 /** The legend entry of a row in a panel: its loss, plus the other swept values that vary there. */

@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { UserError, show } from '../core/errors.js';
+import { lossSpecsOf, type LossSpecs } from '../experiments/contract.js';
+import { loadLossRegistry } from '../losses/index.js';
 import { worseThanInputs } from '../experiments/input-baseline.js';
 import { vegaBundles } from './bundles.js';
 import { indexHtml, reportHtml, type IndexEntry } from './html.js';
@@ -20,6 +22,10 @@ export interface BuildReportOptions {
   reportsDir: string;
   /** Also write <chart>.png beside each SVG (resvg; for READMEs). */
   png?: boolean;
+  /** `--plugin` files: their losses' parameter columns are read with the plugins' specs, not as text. */
+  plugins?: readonly string[];
+  /** The losses whose specs type the parameter columns, instead of the built-ins and `plugins` (a library caller's own). */
+  losses?: LossSpecs;
 }
 
 export interface BuildReportResult {
@@ -83,7 +89,7 @@ async function writePng(svg: string, path: string): Promise<void> {
  */
 export async function buildReport(experiment: string, opts: BuildReportOptions): Promise<BuildReportResult> {
   checkExperimentName(experiment);
-  const exp = readExperimentResults(experiment, opts.resultsDir);
+  const exp = readExperimentResults(experiment, opts.resultsDir, opts.losses ?? lossSpecsOf((await loadLossRegistry(opts.plugins)).all()));
   const outDir = join(opts.reportsDir, experiment);
   const findings = findingsOf(exp);
   const answers = claimCharts(findings.claims, findings.results, exp.manifest);
@@ -120,10 +126,7 @@ export async function buildReport(experiment: string, opts: BuildReportOptions):
     }),
     explorer: ((x) => (x ? explorerHtml(x) : ''))(explorerData(exp)),
     skipped: skippedNotes(exp, drawn),
-    notes: worseThanInputs(
-      { columns: [], rows: exp.summary.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null || v === undefined ? '' : String(v)]))) },
-      exp.swept,
-    ).map((w) => `Warning: ${w}.`),
+    notes: worseThanInputs({ rows: exp.summary }, exp.swept).map((w) => `Warning: ${w}.`),
     table: summaryTable(exp),
     resolved: resolved ?? null,
     manifest: exp.manifest ? manifestRest : null,

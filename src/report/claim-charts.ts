@@ -122,7 +122,7 @@ function pairChart(claim: ClaimSpec, results: readonly ClaimResult[], name: stri
   };
 }
 
-function trendChart(claim: ClaimSpec & { kind: 'trend' }, results: readonly ClaimResult[], name: string, manifest: Manifest | null): VlSpec {
+function trendChart(claim: ClaimSpec & { kind: 'trend' }, results: readonly ClaimResult[], name: string, manifest: Pick<Manifest, 'report'> | null): VlSpec {
   const datasets = results.map((r) => r.dataset);
   const values: Record<string, unknown>[] = [];
   const hasLabel = results.some((r) => r.comparisons[0]!.blocks.some((b) => b.label !== ''));
@@ -176,7 +176,11 @@ function trendChart(claim: ClaimSpec & { kind: 'trend' }, results: readonly Clai
 }
 
 /** The claims' charts, in claim order; a claim no dataset answered has none. */
-export function claimCharts(claims: readonly ClaimSpec[], results: readonly ClaimResult[], manifest: Manifest | null): Array<ChartSpec & { claim: number }> {
+export function claimCharts(
+  claims: readonly ClaimSpec[],
+  results: readonly ClaimResult[],
+  manifest: Pick<Manifest, 'report'> | null,
+): Array<ChartSpec & { claim: number }> {
   const out: Array<ChartSpec & { claim: number }> = [];
   claims.forEach((claim, i) => {
     const mine = results.filter((r) => r.claim.text === claim.text);

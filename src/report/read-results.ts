@@ -1,23 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { UserError, show } from '../core/errors.js';
+import { readContractCsv, type ReadContext, type Row, type Value } from '../experiments/contract.js';
+import { readManifest, type Manifest } from '../experiments/manifest-file.js';
 
-/** A CSV value after parsing: numbers become numbers, empty and NaN/Infinity become null. */
-export type Value = string | number | null;
-export type Row = Record<string, Value>;
-
-export interface Manifest {
-  experiment?: string;
-  file?: string;
-  resolved?: unknown;
-  swept?: string[];
-  report?: { x?: string; logX?: boolean };
-  command?: unknown;
-  startedAt?: string;
-  finishedAt?: string;
-  [key: string]: unknown;
-}
+/**
+ * A results.csv / summary.csv value as the contract types it (experiments/contract.ts), except
+ * that the report treats NaN and ±Infinity like an empty field: nothing to draw.
+ */
+export type { Manifest, Row, Value };
 
 export interface CurvePoint {
   step: number;
@@ -62,52 +53,16 @@ export interface ExperimentResults {
   cells: CellRecord[];
 }
 
-/** Columns that are names, never numbers, even when a name happens to look like one. */
-const TEXT_COLUMNS = new Set(['experiment', 'cell', 'dataset', 'loss', 'metric']);
-
-const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
-
-export function parseValue(column: string, raw: string): Value {
-  if (TEXT_COLUMNS.has(column)) return raw;
-  const s = raw.trim();
-  if (s === '' || /^[-+]?(nan|inf|infinity)$/i.test(s)) return null;
-  return NUMBER.test(s) ? Number(s) : raw;
-}
-
-function readCsv(path: string, required: string[]): { columns: string[]; rows: Row[] } {
-  let records: string[][];
-  try {
-    records = parse(readFileSync(path, 'utf8'), { skip_empty_lines: true, relax_column_count: false }) as string[][];
-  } catch (e) {
-    throw new UserError(`${path}: not a readable CSV file (${(e as Error).message})`);
-  }
-  const [header, ...body] = records;
-  if (!header) throw new UserError(`${path}: empty file, expected a header row`);
-  for (const col of required) {
-    if (!header.includes(col)) throw new UserError(`${path}: missing column ${show(col)}; header is ${header.join(',')}`);
-  }
-  const rows = body.map((rec) => {
-    const row: Row = {};
-    header.forEach((col, i) => (row[col] = parseValue(col, rec[i] ?? '')));
-    return row;
-  });
-  return { columns: header, rows };
+/** A contract-typed file with non-finite numbers as null (the report draws finite values only). */
+function readCsv(path: string, kind: 'results' | 'summary', ctx: ReadContext): { columns: string[]; rows: Row[] } {
+  const t = readContractCsv(path, kind, ctx);
+  for (const row of t.rows) for (const [c, v] of Object.entries(row)) if (typeof v === 'number' && !Number.isFinite(v)) row[c] = null;
+  return t;
 }
 
 /** The columns strictly between `from` and `to` in a header (the pinned place of the swept columns). */
 function between(columns: string[], from: string, to: string): string[] {
   return columns.slice(columns.indexOf(from) + 1, columns.indexOf(to));
-}
-
-function readManifest(path: string): Manifest | null {
-  if (!existsSync(path)) return null;
-  try {
-    const m = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-    if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new Error('not a JSON object');
-    return m as Manifest;
-  } catch (e) {
-    throw new UserError(`${path}: not a valid manifest (${(e as Error).message})`);
-  }
 }
 
 function finite(v: unknown): number | null {
@@ -116,7 +71,7 @@ function finite(v: unknown): number | null {
 
 function toValue(v: unknown): Value {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
   if (v === null || v === undefined) return null;
   return JSON.stringify(v);
 }
@@ -156,10 +111,12 @@ function readCell(path: string): CellRecord | null {
 }
 
 /**
- * Reads results/<experiment>/ (the formats the runner writes, see experiments/tables.ts and types.ts). results.csv and summary.csv are required;
- * manifest.json and cells/ are optional (the charts that need them are skipped).
+ * Reads results/<experiment>/ with the results contract (experiments/contract.ts, manifest-file.ts;
+ * cell files: types.ts). results.csv and summary.csv are required; manifest.json and cells/ are
+ * optional (the charts that need them are skipped). `losses` types the loss.params.* columns of
+ * losses the caller has loaded (a --plugin loss's read as text without it).
  */
-export function readExperimentResults(experiment: string, resultsDir: string): ExperimentResults {
+export function readExperimentResults(experiment: string, resultsDir: string, losses?: ReadContext['losses']): ExperimentResults {
   const dir = join(resultsDir, experiment);
   const resultsPath = join(dir, 'results.csv');
   const summaryPath = join(dir, 'summary.csv');
@@ -169,8 +126,14 @@ export function readExperimentResults(experiment: string, resultsDir: string): E
   if (!existsSync(summaryPath)) {
     throw new UserError(`incomplete results for experiment ${show(experiment)}: ${summaryPath} does not exist (rerun \`bench run ${experiment}\`)`);
   }
-  const results = readCsv(resultsPath, ['experiment', 'cell', 'dataset', 'loss', 'seed']);
-  const summary = readCsv(summaryPath, ['experiment', 'dataset', 'loss', 'metric', 'mean', 'std', 'n', 'ci95Low', 'ci95High']);
+  const manifestPath = join(dir, 'manifest.json');
+  const manifest = existsSync(manifestPath) ? readManifest(manifestPath) : null;
+  const ctx: ReadContext = {
+    ...(losses ? { losses } : {}),
+    ...(manifest?.resolved.base?.estimator ? { estimator: manifest.resolved.base.estimator.name } : {}),
+  };
+  const results = readCsv(resultsPath, 'results', ctx);
+  const summary = readCsv(summaryPath, 'summary', ctx);
   const swept = between(results.columns, 'loss', 'seed');
   const summarySwept = between(summary.columns, 'loss', 'metric');
   if (swept.join('\u0000') !== summarySwept.join('\u0000')) {
@@ -198,7 +161,7 @@ export function readExperimentResults(experiment: string, resultsDir: string): E
     summary: summary.rows,
     swept,
     metrics,
-    manifest: readManifest(join(dir, 'manifest.json')),
+    manifest,
     cells,
   };
 }

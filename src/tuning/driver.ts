@@ -10,6 +10,7 @@ import { DigestCache, identify } from '../experiments/inputs.js';
 import { loadExperiment, type LoadedExperiment } from '../experiments/load.js';
 import { runExperiment, type RunOptions } from '../experiments/runner.js';
 import { readCellResult } from '../experiments/store.js';
+import { cellMetric } from '../experiments/tables.js';
 import type { Cell, CellResult, ResolvedExperiment } from '../experiments/types.js';
 import { DEFAULT_TEST_SEEDS, readTuneSpec, roundOf, roundStart, type TuneSpec } from './spec.js';
 import type { Point } from './space.js';
@@ -67,9 +68,7 @@ export interface TuneResult {
 
 /** The metric a trial is judged by, from a cell's retrieval metrics. */
 export function objectiveValue(r: CellResult, objective: string): number {
-  const m = r.metrics as unknown as Record<string, unknown>;
-  const v = objective.startsWith('recallAt') ? r.metrics.recallAt[objective.slice('recallAt'.length)] : m[objective];
-  return typeof v === 'number' ? v : NaN;
+  return cellMetric(r, objective) ?? NaN;
 }
 
 /**

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { aggregate } from '../experiments/runner.js';
 import { experimentDir } from '../experiments/store.js';
-import { formatValue, resultsTable, summaryTable, toCsv, type Table } from '../experiments/tables.js';
+import { retrievalMetricColumns } from '../experiments/columns.js';
+import { cellMetric, formatValue, resultsTable, summaryTable, toCsv, type Table } from '../experiments/tables.js';
 import type { Cell, CellConfig, CellResult, ResolvedExperiment } from '../experiments/types.js';
 import { summarize } from '../experiments/stats.js';
 import { fairnessPanel, type FairnessRow } from './fairness.js';
@@ -80,14 +81,10 @@ export interface OutputInput {
 
 const SIGNIFICANCE = 0.05;
 
-function metricNames(ks: readonly number[]): string[] {
-  return ['map', 'mapAtR', 'rPrecision', 'precisionAt1', ...ks.map((k) => `recallAt${k}`)];
-}
+const metricNames = retrievalMetricColumns;
 
 function metricOf(r: CellResult, metric: string): number {
-  if (metric.startsWith('recallAt')) return r.metrics.recallAt[metric.slice('recallAt'.length)] ?? NaN;
-  const v = (r.metrics as unknown as Record<string, unknown>)[metric];
-  return typeof v === 'number' ? v : NaN;
+  return cellMetric(r, metric) ?? NaN;
 }
 
 /** tuning.csv: one row per trial × fold, every tuned key its own column, the validation metrics. */

@@ -1,5 +1,6 @@
 import { UserError, show } from '../core/errors.js';
 import { coerceParam, describeAllowed, type ParamSpec, type ParamValue } from '../core/params.js';
+import { retrievalMetricColumns } from '../experiments/columns.js';
 import { checkPath, TRAIN_FIELDS } from '../experiments/paths.js';
 import type { LossRegistry } from '../losses/registry.js';
 import { TRAIN_PARAM_SPECS } from '../train/config.js';
@@ -36,7 +37,8 @@ function isObj(v: unknown): v is Obj {
 
 /** Objective names: the retrieval metrics of a cell, Recall@K for the experiment's own K. */
 export function objectiveNames(ks: readonly number[]): string[] {
-  return ['mapAtR', 'map', 'rPrecision', 'precisionAt1', ...ks.map((k) => `recallAt${k}`)];
+  // MAP@R, the default, is listed first.
+  return ['mapAtR', ...retrievalMetricColumns(ks).filter((m) => m !== 'mapAtR')];
 }
 
 /** Why a key path may not be tuned, or null when it may. */

@@ -10,6 +10,8 @@ import { parse } from 'csv-parse/sync';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, LAUNCH } from './chromium.js';
+import { lossSpecsOf } from '../../src/experiments/contract.js';
+import { builtinLosses } from '../../src/losses/index.js';
 import { buildReport, buildReportIndex } from '../../src/report/build.js';
 import { writeFixture } from './fixture.js';
 
@@ -77,7 +79,10 @@ describe.runIf(hasChromium)('report in headless Chromium', () => {
 
   beforeAll(async () => {
     writeFixture(resultsDir, { experiment: 'ablation-tau', datasets, losses, swept: { column: 'loss.params.tau', values: taus }, seeds });
-    ({ indexPath } = await buildReport('ablation-tau', { resultsDir, reportsDir }));
+    // The evil loss stands for a loaded plugin with Smooth-AP's parameters, so that τ is a number axis for it too.
+    const smoothAp = builtinLosses.find((l) => l.name === 'smooth-ap')!;
+    const loaded = lossSpecsOf([...builtinLosses, { name: EVIL_LOSS, params: smoothAp.params }]);
+    ({ indexPath } = await buildReport('ablation-tau', { resultsDir, reportsDir, losses: loaded }));
     buildReportIndex(reportsDir);
     browser = await chromium.launch(LAUNCH);
   });

@@ -70,4 +70,35 @@ describe('bench report', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`bench: no results to report: no ${join(root, 'none')}/<experiment>/results.csv (run \`bench run <experiment>\` first)\n`);
   });
+
+  it("types a --plugin loss's parameter column with the plugin's spec when given the plugin, as text without it", () => {
+    const results = join(root, 'plugin');
+    writeFixture(results, {
+      experiment: 'margins',
+      losses: ['contrastive'],
+      swept: { column: 'loss.params.margin', values: [0.1, 0.3, 0.5] },
+      estimates: () => false,
+    });
+    const xType = (reports: string): string => {
+      const spec = JSON.parse(readFileSync(join(reports, 'margins', 'metrics.vl.json'), 'utf8')) as {
+        spec: { layer: Array<{ encoding: { x: { type: string } } }> };
+      };
+      return spec.spec.layer[0]!.encoding.x.type;
+    };
+    const withPlugin = bench(
+      '--plugin',
+      resolve('examples/contrastive-loss.js'),
+      'report',
+      'margins',
+      '--results-dir',
+      results,
+      '--reports-dir',
+      join(root, 'p1'),
+    );
+    expect(withPlugin.code, withPlugin.stderr).toBe(0);
+    expect(xType(join(root, 'p1'))).toBe('quantitative');
+    const without = bench('report', 'margins', '--results-dir', results, '--reports-dir', join(root, 'p2'));
+    expect(without.code, without.stderr).toBe(0);
+    expect(xType(join(root, 'p2'))).toBe('nominal');
+  });
 });

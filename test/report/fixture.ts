@@ -208,12 +208,14 @@ export function writeFixture(resultsDir: string, opts: FixtureOptions = {}): Fix
     report: opts.report ?? {},
     packageVersion: '0.1.0',
     gitCommit: null,
+    gitDirty: null,
     node: process.version,
     tfjs: '4.22.0',
     backend: 'wasm',
     startedAt: '2025-01-01T00:00:00.000Z',
     finishedAt: '2025-01-01T00:10:00.000Z',
     command: opts.command ?? `bench run ${experiment} --seeds ${seeds.join(',')}`,
+    cells: { total: cells.length, finished: cells.length, ranNow: cells.length, reused: 0 },
   };
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   return { dir, experiment, sweptColumn: swept?.column ?? null, metricColumns, cells };

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lossSpecsOf, type LossSpecs } from '../../src/experiments/contract.js';
+import { builtinLosses } from '../../src/losses/index.js';
 import { planPanels } from '../../src/report/axes.js';
 import { readExperimentResults, type ExperimentResults, type Row } from '../../src/report/read-results.js';
 import { renderSvg } from '../../src/report/render-svg.js';
@@ -12,10 +14,10 @@ const root = mkdtempSync(join(tmpdir(), 'rankbench-specs-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 let counter = 0;
-function load(opts: FixtureOptions = {}): { exp: ExperimentResults; fx: ReturnType<typeof writeFixture> } {
+function load(opts: FixtureOptions = {}, losses?: LossSpecs): { exp: ExperimentResults; fx: ReturnType<typeof writeFixture> } {
   const dir = join(root, `r${counter++}`);
   const fx = writeFixture(dir, opts);
-  return { exp: readExperimentResults(fx.experiment, dir), fx };
+  return { exp: readExperimentResults(fx.experiment, dir, losses), fx };
 }
 
 type Layer = { mark: { type: string }; encoding: Record<string, { field?: string; type?: string; scale?: { type?: string }; sort?: unknown }> };
@@ -349,7 +351,9 @@ describe('training-curves chart', () => {
 
 describe('static SVG', () => {
   it('renders every chart without a Vega-Lite or Vega warning, with data marks, names escaped', async () => {
-    const { exp } = load({ experiment: 'evil', losses: ['smooth-ap', '<script>alert(1)</script>'], datasets: ['syn & "thetic"'] });
+    // The evil loss as a loaded --plugin loss with Smooth-AP's parameters, so that τ stays a number axis.
+    const evil = lossSpecsOf([...builtinLosses, { name: '<script>alert(1)</script>', params: builtinLosses.find((l) => l.name === 'smooth-ap')!.params }]);
+    const { exp } = load({ experiment: 'evil', losses: ['smooth-ap', '<script>alert(1)</script>'], datasets: ['syn & "thetic"'] }, evil);
     const charts = buildChartSpecs(exp);
     expect(charts.map((c) => c.name)).toEqual(['metrics', 'ap-estimate', 'training-curves']);
     for (const chart of charts) {

@@ -8,9 +8,10 @@ import { cellKey, compareRuns, failed, trackedMetrics, type CheckRow, type Row }
 import { UserError } from '../../core/errors.js';
 import { plainTable } from '../../core/text-table.js';
 import { parseSetArgs } from '../../core/params.js';
+import { contractContext, lossSpecsOf, parseTable } from '../../experiments/contract.js';
 import { commandLine } from '../../experiments/manifest.js';
 import { runExperiment } from '../../experiments/runner.js';
-import { asList, type GlobalArgs } from '../context.js';
+import { asList, lossRegistry, type GlobalArgs } from '../context.js';
 
 interface CheckArgs extends GlobalArgs {
   experiments?: string[];
@@ -68,9 +69,11 @@ const command: CommandModule<GlobalArgs, CheckArgs> = {
     // Never compare stale cells from an earlier run: every check recomputes in a scratch folder.
     const scratch = mkdtempSync(join(tmpdir(), 'rankbench-check-'));
     let anyFailed = false;
+    // The baseline and this run's rows are both read with the results contract, so they compare as typed values.
+    const losses = lossSpecsOf((await lossRegistry(args)).all());
     try {
       for (const name of names) {
-        if (!args.update) readBaseline(args['baseline-dir'], name); // fail fast, before minutes of training
+        if (!args.update) readBaseline(args['baseline-dir'], name, { losses }); // fail fast, before minutes of training
         const run = await runExperiment(name, {
           resultsDir: scratch,
           force: true,
@@ -82,13 +85,15 @@ const command: CommandModule<GlobalArgs, CheckArgs> = {
           ...(args.plugin ? { plugins: args.plugin } : {}),
         });
         const exp = run.experiment;
+        const ctx = contractContext(exp, losses);
+        const current = parseTable(run.results, `results.csv of this run of ${exp.name}`, ctx).rows;
         const metrics = trackedMetrics(run.results.columns, exp.swept);
         const key = (row: Row): string => cellKey(row, exp.swept);
         if (args.update) {
           let before: string;
           try {
-            const old = readBaseline(args['baseline-dir'], exp.name);
-            const changes = failed(compareRuns(old.rows, run.results.rows, metrics, exp.tolerances, key));
+            const old = readBaseline(args['baseline-dir'], exp.name, ctx);
+            const changes = failed(compareRuns(old.rows, current, metrics, exp.tolerances, key));
             before = changes.length ? `${changes.length} change(s) past tolerance:\n${table(changes)}` : 'no change past tolerance';
           } catch (e) {
             if (!(e instanceof UserError)) throw e;
@@ -102,14 +107,14 @@ const command: CommandModule<GlobalArgs, CheckArgs> = {
           anyFailed = checkPins(run) || anyFailed;
           continue;
         }
-        const baseline = readBaseline(args['baseline-dir'], exp.name);
+        const baseline = readBaseline(args['baseline-dir'], exp.name, ctx);
         const changedInputs = inputDifferences(args['baseline-dir'], exp.name, run.manifest.inputs);
         if (changedInputs.length) {
           process.stdout.write(`${exp.name}: FAILED: the inputs are not the baseline's, so the numbers cannot be compared:\n  ${changedInputs.join('\n  ')}\n`);
           anyFailed = true;
           continue;
         }
-        const rows = compareRuns(baseline.rows, run.results.rows, metrics, exp.tolerances, key);
+        const rows = compareRuns(baseline.rows, current, metrics, exp.tolerances, key);
         const bad = failed(rows);
         anyFailed ||= bad.length > 0;
         process.stdout.write(`${exp.name}: ${rows.length - bad.length}/${rows.length} checks within tolerance\n${table(rows)}\n`);

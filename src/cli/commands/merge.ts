@@ -50,7 +50,7 @@ const command: CommandModule<GlobalArgs, MergeArgs> = {
       process.stdout.write(`${formatTuneSummary(t.outputs!.report)}\n\nresults: ${t.outputs!.files.join(', ')}\n`);
       if (args.report) {
         const { buildReport, buildReportIndex } = await import('../../report/build.js');
-        const built = await buildReport(t.experiment.name, { resultsDir: args['results-dir'], reportsDir: args['reports-dir'] });
+        const built = await buildReport(t.experiment.name, { resultsDir: args['results-dir'], reportsDir: args['reports-dir'], plugins: args.plugin });
         await buildReportIndex(args['reports-dir']);
         process.stdout.write(`report: ${built.indexPath}\n`);
       }
@@ -77,7 +77,7 @@ const command: CommandModule<GlobalArgs, MergeArgs> = {
     process.stdout.write(out.join('\n') + '\n');
     if (args.report && r.finished.length) {
       const { buildReport, buildReportIndex } = await import('../../report/build.js');
-      const built = await buildReport(name, { resultsDir: args['results-dir'], reportsDir: args['reports-dir'] });
+      const built = await buildReport(name, { resultsDir: args['results-dir'], reportsDir: args['reports-dir'], plugins: args.plugin });
       await buildReportIndex(args['reports-dir']);
       process.stdout.write(`report: ${built.indexPath}\n`);
     }

@@ -43,6 +43,7 @@ const command: CommandModule<GlobalArgs, ReportArgs> = {
         resultsDir: args['results-dir'],
         reportsDir: args['reports-dir'],
         png: args.png,
+        plugins: args.plugin,
       });
       process.stdout.write(`${name}: ${indexPath} (${charts.length} chart${charts.length === 1 ? '' : 's'})\n`);
     }

@@ -105,7 +105,7 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
       }
       process.stdout.write(`\n${formatTuneSummary(t.outputs.report)}\n\nresults: ${t.outputs.files.join(', ')}\n`);
       if (args.report) {
-        const built = await buildReport(t.experiment.name, { resultsDir: args['results-dir'], reportsDir: args['reports-dir'] });
+        const built = await buildReport(t.experiment.name, { resultsDir: args['results-dir'], reportsDir: args['reports-dir'], plugins: args.plugin });
         await buildReportIndex(args['reports-dir']);
         process.stdout.write(`report: ${built.indexPath}\n`);
       }
@@ -130,7 +130,7 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
     if (r.claims.length) out.push('', formatVerdicts(r.claims));
     process.stdout.write(out.join('\n') + '\n');
     if (args.report) {
-      const built = await buildReport(r.experiment.name, { resultsDir: args['results-dir'], reportsDir: args['reports-dir'] });
+      const built = await buildReport(r.experiment.name, { resultsDir: args['results-dir'], reportsDir: args['reports-dir'], plugins: args.plugin });
       await buildReportIndex(args['reports-dir']);
       process.stdout.write(`report: ${built.indexPath}\n`);
     }
