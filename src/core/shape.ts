@@ -19,6 +19,8 @@ interface Common {
   doc?: string;
   /** The value assumed when the key is absent: written into the JSON Schema, applied by the reader. */
   default?: unknown;
+  /** null is accepted too (and read as null): "nothing to add here". */
+  nullable?: boolean;
   /**
    * A JSON Schema that depends on what is installed (the plugins on offer), in place of the one
    * generated from the shape; the shape itself still decides what `validate` accepts. Its argument
@@ -33,13 +35,16 @@ export type KeyRule = (key: string, at: string) => string | null;
 export type Node =
   | (Common & { kind: 'value'; spec: ValueSpec })
   | (Common & { kind: 'text'; what: string })
-  | (Common & { kind: 'object'; fields: Record<string, Field>; nonEmpty?: string })
+  | (Common & { kind: 'object'; fields: Record<string, Field>; nonEmpty?: string; fill?: boolean })
   | (Common & { kind: 'map'; what: string; value: Node; key?: KeyRule; keyPattern?: string; nonEmpty?: string })
   | (Common & { kind: 'list'; what: string; item: Node; nonEmpty?: string; distinct?: string })
   | (Common & { kind: 'custom'; check: (value: unknown, key: string | undefined) => string | null; schema: Json });
 
 /** A shape whose validated value has type T (T exists for the type checker only). */
 export type Shape<T> = Node & { readonly __type?: T };
+
+/** A scalar shape: it always has a default (its spec's), which an object with `fill` applies. */
+export type ValueShape<T> = Extract<Node, { kind: 'value' }> & { readonly __type?: T };
 
 /** A key of an object shape; `required` is the text after "missing; expected " when it is absent. */
 export interface Field<T = unknown> {
@@ -52,12 +57,17 @@ export type TypeOf<S> = S extends Shape<infer T> ? T : never;
 type FieldType<F> = F extends Field<infer T> ? T : F extends Shape<infer T> ? T : never;
 type RequiredKeys<F> = { [K in keyof F]: F[K] extends { required: string } ? K : never }[keyof F];
 type ObjectOf<F> = { [K in RequiredKeys<F>]: FieldType<F[K]> } & { [K in Exclude<keyof F, RequiredKeys<F>>]?: FieldType<F[K]> };
+type ValueKeys<F> = { [K in keyof F]: F[K] extends { kind: 'value' } ? K : never }[keyof F];
+/** With `fill`, the scalars' defaults are applied, so those keys are always there. */
+type FilledOf<F> = { [K in RequiredKeys<F> | ValueKeys<F>]: FieldType<F[K]> } & {
+  [K in Exclude<keyof F, RequiredKeys<F> | ValueKeys<F>>]?: FieldType<F[K]>;
+};
 type Flatten<T> = { [K in keyof T]: T[K] };
 
-type Opts = Omit<Common, 'default'> & { default?: unknown };
+type Opts = Omit<Common, 'default' | 'nullable'> & { default?: unknown };
 
 /** A number, integer, boolean, enum or string checked against a parameter spec (its doc and default included). */
-export function value<T extends ParamValue = ParamValue>(spec: ValueSpec): Shape<T> {
+export function value<T extends ParamValue = ParamValue>(spec: ValueSpec): ValueShape<T> {
   return { kind: 'value', spec, doc: spec.doc, default: spec.default };
 }
 
@@ -71,14 +81,23 @@ export function required<T>(shape: Shape<T>, missing: string): Field<T> & { requ
   return { shape, required: missing };
 }
 
-/** A mapping with a fixed set of keys: any other key is an error that lists the allowed ones. */
-export function object<F extends Record<string, Shape<unknown> | Field<unknown>>>(
+/**
+ * A mapping with a fixed set of keys: any other key is an error that lists the allowed ones. With
+ * `fill`, an absent scalar takes its spec's default (otherwise that is left to a reader that
+ * layers settings, as the experiment base is).
+ */
+export function object<F extends Record<string, Shape<unknown> | Field<unknown>>, const D extends boolean = false>(
   fields: F,
-  opts: Opts & { nonEmpty?: string } = {},
-): Shape<Flatten<ObjectOf<F>>> {
+  opts: Opts & { nonEmpty?: string; fill?: D } = {},
+): Shape<Flatten<D extends true ? FilledOf<F> : ObjectOf<F>>> {
   const norm: Record<string, Field> = {};
   for (const [k, f] of Object.entries(fields)) norm[k] = 'shape' in f ? (f as Field) : { shape: f as Shape<unknown> };
   return { kind: 'object', fields: norm, ...opts };
+}
+
+/** The shape, or null in its place. */
+export function orNull<T>(shape: Shape<T>): Shape<T | null> {
+  return { ...shape, nullable: true } as Shape<T | null>;
 }
 
 /** A mapping with free keys (each checked by `key` when given, `keyPattern` for editors), each value of one shape. */
@@ -112,8 +131,8 @@ const join = (at: string, key: string): string => (at ? `${at}.${key}` : key);
 
 /**
  * Checks `value` against `shape` and returns it typed, with the defaults of absent optional keys
- * filled in (`default` on a field's shape; a parameter spec's default is left to the reader that
- * layers settings). Throws a one-line UserError "<file>: <key path>: <what is wrong>".
+ * filled in (`default` on a field's shape; a scalar's only in an object with `fill`). Throws a
+ * one-line UserError "<file>: <key path>: <what is wrong>".
  */
 export function validate<T>(shape: Shape<T>, value: unknown, file: string, at = ''): T {
   const fail = (path: string, msg: string): never => {
@@ -123,6 +142,7 @@ export function validate<T>(shape: Shape<T>, value: unknown, file: string, at = 
 }
 
 function walk(node: Node, v: unknown, at: string, key: string | undefined, fail: (path: string, msg: string) => never): unknown {
+  if (v === null && node.nullable) return null;
   switch (node.kind) {
     case 'value':
       if (!fileValueAllowed(node.spec, v)) fail(at, `${show(v)} is not allowed; expected ${describeAllowed(node.spec)}`);
@@ -145,7 +165,7 @@ function walk(node: Node, v: unknown, at: string, key: string | undefined, fail:
       const out: Record<string, unknown> = {};
       for (const [k, f] of Object.entries(node.fields)) {
         if (v[k] !== undefined) out[k] = walk(f.shape, v[k], join(at, k), k, fail);
-        else if (f.shape.default !== undefined && f.shape.kind !== 'value') out[k] = structuredClone(f.shape.default);
+        else if (f.shape.default !== undefined && (f.shape.kind !== 'value' || node.fill)) out[k] = structuredClone(f.shape.default);
       }
       return out;
     }
@@ -192,6 +212,11 @@ export function paramSchema(spec: ValueSpec): Json {
 
 /** The JSON Schema (draft-07) of a shape; `ctx` is handed to the shapes whose schema depends on it. */
 export function toJsonSchema(node: Node, ctx?: unknown): Json {
+  const schema = jsonOf(node, ctx);
+  return node.nullable ? { anyOf: [{ type: 'null' }, schema] } : schema;
+}
+
+function jsonOf(node: Node, ctx: unknown): Json {
   if (node.json) return node.json(ctx as never);
   const meta: Json = {};
   if (node.doc !== undefined) meta.description = node.doc;
@@ -225,13 +250,15 @@ export function toJsonSchema(node: Node, ctx?: unknown): Json {
         ...(Object.keys(values).length ? { additionalProperties: values } : {}),
       };
     }
-    case 'list':
+    case 'list': {
+      const items = toJsonSchema(node.item, ctx);
       return {
         type: 'array',
         ...meta,
-        items: toJsonSchema(node.item, ctx),
+        ...(Object.keys(items).length ? { items } : {}),
         ...(node.nonEmpty !== undefined ? { minItems: 1 } : {}),
         ...(node.distinct !== undefined ? { uniqueItems: true } : {}),
       };
+    }
   }
 }

@@ -6,7 +6,7 @@ import type { ParamSpec } from '../core/params.js';
 import { builtinDatasets } from '../data/index.js';
 import type { LossPlugin } from '../losses/types.js';
 import { TRAIN_PARAM_SPECS } from '../train/config.js';
-import { tuneSchema } from '../tuning/schema.js';
+import { TUNE_SHAPE } from '../tuning/schema.js';
 import { EVAL_SHAPE, keyPathPattern, pathProblem, TRAIN_SHAPE } from './paths.js';
 
 /**
@@ -14,8 +14,8 @@ import { EVAL_SHAPE, keyPathPattern, pathProblem, TRAIN_SHAPE } from './paths.js
  * (core/shape.ts `validate`) and `bench schema` turns it into experiments/experiment.schema.json
  * (`toJsonSchema`). What depends on more than one key stays in the loader: a plugin's name and
  * parameters (looked up in the registry), tolerance metric names (from the experiment's eval.k),
- * report.x (a swept column), P dividing B, duplicate cells; `claims` and `tune` are read by
- * src/claims/parse.ts and src/tuning/spec.ts, and only their JSON Schema lives here.
+ * report.x (a swept column), P dividing B, duplicate cells; `tune`'s loss names and ranges
+ * (src/tuning/spec.ts). `claims` is read by src/claims/parse.ts; only its JSON Schema lives here.
  */
 
 /** What the JSON Schema shows beside the built-ins: the losses on offer (built-in and --plugin). */
@@ -169,8 +169,8 @@ export const experimentFormat = object({
   tolerances: map('metric names to { abs, rel }', tolerance),
   report: object({ x: text('a swept key path'), logX: value<boolean>({ type: 'boolean', default: false, doc: 'a logarithmic x axis' }) }),
   claims,
-  // Read by src/tuning/spec.ts; the cells of the file are then the tuning's base configuration.
-  tune: custom(() => null, tuneSchema()),
+  // Read further by src/tuning/spec.ts; the cells of the file are then the tuning's base configuration.
+  tune: TUNE_SHAPE,
 });
 
 /** An experiment file as the format accepts it (before plugins and key paths are resolved). */

@@ -88,6 +88,17 @@ describe('a malformed experiment file fails on one line: file, key path, value, 
     ['a loss without a name', BASE.replace('name: fake-ap, ', ''), 'base.loss.name: missing; expected the name of a loss'],
     ['no base', 'seeds: [0]\n', 'base: missing; expected { dataset, train, loss, eval }'],
     ['an empty description', `description: ''\n${BASE}`, 'description: "" is not allowed; expected a string'],
+    [
+      'tune.budget out of range',
+      `${BASE}\ntune: { budget: 0, losses: { fake-ap: null } }\n`,
+      'tune.budget: 0 is not allowed; expected an integer >= 1 and <= 100000',
+    ],
+    [
+      'a tuning range with an unknown key',
+      `${BASE}\ntune:\n  losses:\n    fake-ap: { loss.params.tau: { min: 0.01, maxx: 1 } }\n`,
+      'tune.losses.fake-ap.loss.params.tau.maxx: unknown key; allowed: min, max, log, values',
+    ],
+    ['no loss to tune', `${BASE}\ntune: { losses: {} }\n`, 'tune.losses: empty; expected at least one loss'],
   ];
   for (const [name, text, tail] of cases) {
     it(name, () => {
@@ -120,10 +131,10 @@ function allowedPaths(): string {
 
 describe('the validator and the JSON Schema accept the same keys', () => {
   const schema = experimentSchema(createLossRegistry().all());
-  // Parts with a reader of their own (src/claims/parse.ts, src/tuning/spec.ts), and plugin
+  // The part with a reader of its own (claims: src/claims/parse.ts), and plugin
   // parameters, which the JSON Schema lists per plugin and the resolver checks against the
   // plugin's specs once the name is known: both walks stop there.
-  const own = (path: string): boolean => path === 'claims' || path === 'tune' || /^base\.(dataset|loss|estimator)\.params$/.test(path);
+  const own = (path: string): boolean => path === 'claims' || /^base\.(dataset|loss|estimator)\.params$/.test(path);
 
   /** Path → the keys of the mapping there ("*" for free keys); "[]" marks a list item. */
   function fromShape(node: Node, at: string, out: Map<string, Set<string>>): void {
@@ -185,6 +196,10 @@ describe('the validator and the JSON Schema accept the same keys', () => {
       'sweep.list[]',
       'tolerances',
       'tolerances.*',
+      'tune',
+      'tune.losses',
+      'tune.losses.*',
+      'tune.losses.*.*',
     ]);
   });
 
