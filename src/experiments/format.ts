@@ -1,5 +1,5 @@
 import { show } from '../core/errors.js';
-import { custom, list, map, object, paramSchema, required, text, value, type Json, type Shape, type TypeOf } from '../core/shape.js';
+import { custom, list, map, object, paramSchema, required, text, value, type Json, type TypeOf } from '../core/shape.js';
 import { KEYS, KINDS } from '../claims/parse.js';
 import { VERDICTS } from '../claims/types.js';
 import type { ParamSpec } from '../core/params.js';
@@ -28,6 +28,9 @@ export const DEFAULT_SEEDS = [0];
 /** A seed of `seeds`: the training seed of a cell, with the range train.seed allows. */
 const SEED_SPEC = TRAIN_PARAM_SPECS.find((s) => s.name === 'seed')!;
 
+/** A plugin parameter's value: checked against the plugin's own spec once the name is resolved (resolve.ts). */
+const pluginParam = custom(() => null, {});
+
 type Plugin = { name: string; description: string; params: readonly ParamSpec[] };
 
 function paramsObject(specs: readonly ParamSpec[]): Json {
@@ -39,17 +42,13 @@ function paramsObject(specs: readonly ParamSpec[]): Json {
  * registry; the JSON Schema lists each known plugin with its own parameters, plus (when
  * `openNames`) any other name, for a loss loaded with --plugin.
  */
-function pluginRef(kind: string, plugins: (ctx: FormatContext) => readonly Plugin[], openNames: boolean, doc?: string) {
+function pluginRef(kind: string, plugins: (ctx: FormatContext) => readonly Plugin[], openNames: boolean) {
   return object(
     {
       name: required(text(`the name of a ${kind}`), `the name of a ${kind}`),
-      params: map(
-        'parameter names to values',
-        custom(() => null, {}),
-      ),
+      params: map('parameter names to values', pluginParam),
     },
     {
-      ...(doc !== undefined ? { doc } : {}),
       json: (ctx: FormatContext): Json => {
         const known = plugins(ctx).map((p) => ({
           type: 'object',
@@ -89,10 +88,7 @@ const settings = map(WHAT_SETTINGS, leaf, { key: (k) => pathProblem(k), keyPatte
 
 const datasetEntry = object({
   name: required(text('the name of a dataset', { json: () => ({ enum: builtinDatasets.map((d) => d.name) }) }), 'the name of a dataset'),
-  params: map(
-    'parameter names to values',
-    custom(() => null, {}),
-  ),
+  params: map('parameter names to values', pluginParam),
   // A dataset's own settings are its name and params: `set` is for the rest of the cell.
   set: map(WHAT_SETTINGS, leaf, {
     key: (k, at) => {
@@ -175,6 +171,3 @@ export const experimentFormat = object({
 
 /** An experiment file as the format accepts it (before plugins and key paths are resolved). */
 export type ExperimentFile = TypeOf<typeof experimentFormat>;
-
-/** The shape of one part, for the tests that walk the description. */
-export type AnyShape = Shape<unknown>;
