@@ -35,7 +35,7 @@ export type KeyRule = (key: string, at: string) => string | null;
 export type Node =
   | (Common & { kind: 'value'; spec: ValueSpec })
   | (Common & { kind: 'text'; what: string })
-  | (Common & { kind: 'object'; fields: Record<string, Field>; nonEmpty?: string; fill?: boolean })
+  | (Common & { kind: 'object'; fields: Record<string, Field>; nonEmpty?: string; fill?: boolean; also?: Json })
   | (Common & { kind: 'map'; what: string; value: Node; key?: KeyRule; keyPattern?: string; nonEmpty?: string })
   | (Common & { kind: 'list'; what: string; item: Node; nonEmpty?: string; distinct?: string })
   | (Common & { kind: 'custom'; check: (value: unknown, key: string | undefined) => string | null; schema: Json });
@@ -84,11 +84,12 @@ export function required<T>(shape: Shape<T>, missing: string): Field<T> & { requ
 /**
  * A mapping with a fixed set of keys: any other key is an error that lists the allowed ones. With
  * `fill`, an absent scalar takes its spec's default (otherwise that is left to a reader that
- * layers settings, as the experiment base is).
+ * layers settings, as the experiment base is). `also` adds JSON Schema rules between keys that
+ * the reader checks in its own code (e.g. exactly one of some keys), so editors flag them too.
  */
 export function object<F extends Record<string, Shape<unknown> | Field<unknown>>, const D extends boolean = false>(
   fields: F,
-  opts: Opts & { nonEmpty?: string; fill?: D } = {},
+  opts: Opts & { nonEmpty?: string; fill?: D; also?: Json } = {},
 ): Shape<Flatten<D extends true ? FilledOf<F> : ObjectOf<F>>> {
   const norm: Record<string, Field> = {};
   for (const [k, f] of Object.entries(fields)) norm[k] = 'shape' in f ? (f as Field) : { shape: f as Shape<unknown> };
@@ -135,9 +136,13 @@ const join = (at: string, key: string): string => (at ? `${at}.${key}` : key);
  * one-line UserError "<file>: <key path>: <what is wrong>".
  */
 export function validate<T>(shape: Shape<T>, value: unknown, file: string, at = ''): T {
-  const fail = (path: string, msg: string): never => {
+  return check(shape, value, at, (path, msg) => {
     throw new UserError(`${file}: ${path}: ${msg}`);
-  };
+  });
+}
+
+/** `validate` for a reader with its own error function (it is given the key path and the message). */
+export function check<T>(shape: Shape<T>, value: unknown, at: string, fail: (path: string, msg: string) => never): T {
   return walk(shape, value, at, undefined, fail) as T;
 }
 
@@ -237,6 +242,7 @@ function jsonOf(node: Node, ctx: unknown): Json {
         ...(req.length ? { required: req } : {}),
         ...(node.nonEmpty !== undefined ? { minProperties: 1 } : {}),
         properties: Object.fromEntries(Object.entries(node.fields).map(([k, f]) => [k, toJsonSchema(f.shape, ctx)])),
+        ...node.also,
       };
     }
     case 'map': {

@@ -1,7 +1,6 @@
 import { show } from '../core/errors.js';
 import { custom, list, map, object, paramSchema, required, text, value, type Json, type TypeOf } from '../core/shape.js';
-import { KEYS, KINDS } from '../claims/parse.js';
-import { VERDICTS } from '../claims/types.js';
+import { CLAIMS_SHAPE } from '../claims/parse.js';
 import type { ParamSpec } from '../core/params.js';
 import { builtinDatasets } from '../data/index.js';
 import type { LossPlugin } from '../losses/types.js';
@@ -14,8 +13,8 @@ import { EVAL_SHAPE, keyPathPattern, pathProblem, TRAIN_SHAPE } from './paths.js
  * (core/shape.ts `validate`) and `bench schema` turns it into experiments/experiment.schema.json
  * (`toJsonSchema`). What depends on more than one key stays in the loader: a plugin's name and
  * parameters (looked up in the registry), tolerance metric names (from the experiment's eval.k),
- * report.x (a swept column), P dividing B, duplicate cells; `tune`'s loss names and ranges
- * (src/tuning/spec.ts). `claims` is read by src/claims/parse.ts; only its JSON Schema lives here.
+ * report.x (a swept column), P dividing B, duplicate cells; what claims name
+ * (src/claims/parse.ts); tune's loss names and ranges (src/tuning/spec.ts).
  */
 
 /** What the JSON Schema shows beside the built-ins: the losses on offer (built-in and --plugin). */
@@ -107,25 +106,6 @@ const tolerance = object(
   { nonEmpty: 'abs and/or rel' },
 );
 
-const claims = custom(() => null, {
-  type: 'array',
-  description: 'findings to test on every run: each a sentence and exactly one of best, trend, better',
-  items: {
-    type: 'object',
-    required: ['text'],
-    additionalProperties: false,
-    minProperties: 2,
-    properties: {
-      text: { type: 'string' },
-      ...Object.fromEntries(
-        KINDS.map((k) => [k, { type: 'object', additionalProperties: false, properties: Object.fromEntries(KEYS[k].map((f) => [f, {}])) }]),
-      ),
-      where: { type: 'object' },
-      pin: { enum: [...VERDICTS] },
-    },
-  },
-});
-
 export const experimentFormat = object({
   description: text('a string'),
   base: required(
@@ -164,7 +144,7 @@ export const experimentFormat = object({
   }),
   tolerances: map('metric names to { abs, rel }', tolerance),
   report: object({ x: text('a swept key path'), logX: value<boolean>({ type: 'boolean', default: false, doc: 'a logarithmic x axis' }) }),
-  claims,
+  claims: CLAIMS_SHAPE,
   // Read further by src/tuning/spec.ts; the cells of the file are then the tuning's base configuration.
   tune: TUNE_SHAPE,
 });

@@ -98,6 +98,16 @@ describe('a malformed experiment file fails on one line: file, key path, value, 
       `${BASE}\ntune:\n  losses:\n    fake-ap: { loss.params.tau: { min: 0.01, maxx: 1 } }\n`,
       'tune.losses.fake-ap.loss.params.tau.maxx: unknown key; allowed: min, max, log, values',
     ],
+    [
+      'a claim with an unknown key',
+      `${BASE}\nclaims:\n  - { text: t, colour: red, best: { param: loss.name, value: fake-ap, metric: map } }\n`,
+      'claims[0].colour: unknown key; allowed: text, best, trend, better, where, pin',
+    ],
+    [
+      'a claim without its sentence',
+      `${BASE}\nclaims:\n  - { best: { param: loss.name, value: fake-ap, metric: map } }\n`,
+      'claims[0].text: missing; expected the claim as a sentence',
+    ],
     ['no loss to tune', `${BASE}\ntune: { losses: {} }\n`, 'tune.losses: empty; expected at least one loss'],
   ];
   for (const [name, text, tail] of cases) {
@@ -131,10 +141,9 @@ function allowedPaths(): string {
 
 describe('the validator and the JSON Schema accept the same keys', () => {
   const schema = experimentSchema(createLossRegistry().all());
-  // The part with a reader of its own (claims: src/claims/parse.ts), and plugin
-  // parameters, which the JSON Schema lists per plugin and the resolver checks against the
-  // plugin's specs once the name is known: both walks stop there.
-  const own = (path: string): boolean => path === 'claims' || /^base\.(dataset|loss|estimator)\.params$/.test(path);
+  // Plugin parameters: the JSON Schema lists them per plugin, the resolver checks them against
+  // the plugin's specs once the name is known; both walks stop there.
+  const own = (path: string): boolean => /^base\.(dataset|loss|estimator)\.params$/.test(path);
 
   /** Path → the keys of the mapping there ("*" for free keys); "[]" marks a list item. */
   function fromShape(node: Node, at: string, out: Map<string, Set<string>>): void {
@@ -151,9 +160,13 @@ describe('the validator and the JSON Schema accept the same keys', () => {
     } else if (node.kind === 'list') fromShape(node.item, `${at}[]`, out);
   }
 
+  /** Path → the keys the JSON Schema requires there (the probe below fills them in to get past them). */
+  const requiredAt = new Map<string, string[]>();
+
   function fromJson(s: Json, at: string, out: Map<string, Set<string>>): void {
     if (own(at)) return;
     const add = (k: string) => out.set(at, (out.get(at) ?? new Set<string>()).add(k));
+    if (Array.isArray(s.required)) requiredAt.set(at, s.required as string[]);
     for (const branch of (s.anyOf as Json[] | undefined) ?? []) fromJson(branch, at, out);
     if (s.type === 'object') {
       const props = (s.properties ?? {}) as Record<string, Json>;
@@ -186,6 +199,11 @@ describe('the validator and the JSON Schema accept the same keys', () => {
       'base.eval',
       'base.loss',
       'base.train',
+      'claims[]',
+      'claims[].best',
+      'claims[].better',
+      'claims[].trend',
+      'claims[].where',
       'datasets[]',
       'datasets[].params',
       'datasets[].set',
@@ -207,17 +225,21 @@ describe('the validator and the JSON Schema accept the same keys', () => {
     let probed = 0;
     for (const [path, keys] of jsonKeys) {
       if (keys.has('*')) continue;
-      // A minimal file with `{ __nope: 1 }` at this path ("[]" → a one-item list, "*" → a key).
+      // A minimal file with `{ __nope: 1 }` at this path ("[]" → a one-item list, "*" → a key);
+      // a key required on the way there gets a string (a name, a claim's text).
       const doc: Record<string, unknown> = { base: { loss: { name: 'x' } } };
       const segs = path === '' ? [] : path.split('.');
       let cur: Record<string, unknown> = doc;
       let shown = '';
+      let at = '';
       for (const seg of segs) {
+        for (const r of requiredAt.get(at) ?? []) if (!(r in cur) && r !== seg.replace('[]', '')) cur[r] = 'x';
         const isList = seg.endsWith('[]');
         const key = seg === '*' ? 'map' : seg.replace('[]', '');
         const next: Record<string, unknown> = key in cur && typeof cur[key] === 'object' ? { ...(cur[key] as object) } : {};
         cur[key] = isList ? [next] : next;
         shown = `${shown ? `${shown}.` : ''}${key}${isList ? '[0]' : ''}`;
+        at = at ? `${at}.${seg}` : seg;
         cur = next;
       }
       cur.__nope = 1;
@@ -228,6 +250,6 @@ describe('the validator and the JSON Schema accept the same keys', () => {
       expect(m?.[1]?.split(', ').sort(), path).toEqual([...keys].sort());
       probed++;
     }
-    expect(probed).toBeGreaterThanOrEqual(11);
+    expect(probed).toBe(17);
   });
 });
