@@ -117,8 +117,9 @@ export function list<T>(what: string, item: Shape<T>, opts: Opts & { nonEmpty?: 
 
 /**
  * A value whose rule is code: `check` says what is wrong (or null), given the value and the key
- * of the nearest enclosing mapping; `schema` is its JSON Schema. Also marks a part read by its
- * own parser (check always null).
+ * it sits under (a list's items share their list's key); `schema` is its JSON Schema. With a
+ * check that is always null, it marks a value whose rule needs more than the file (a plugin's
+ * parameter, a claim's metric), checked by the code that reads it.
  */
 export function custom<T = unknown>(check: (value: unknown, key: string | undefined) => string | null, schema: Json, opts: Opts = {}): Shape<T> {
   return { kind: 'custom', check, schema, ...opts };
