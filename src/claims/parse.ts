@@ -1,4 +1,5 @@
 import { show } from '../core/errors.js';
+import { check, custom, list, map, object, required, text, type Shape } from '../core/shape.js';
 import { VERDICTS, type ClaimSpec, type MetricExpr, type Scalar } from './types.js';
 
 export interface ClaimContext {
@@ -15,16 +16,39 @@ export interface ClaimContext {
 type Obj = Record<string, unknown>;
 
 export const KINDS = ['best', 'trend', 'better'] as const;
-export const CLAIM_KEYS = ['text', ...KINDS, 'where', 'pin'];
-export const KEYS: Record<(typeof KINDS)[number], string[]> = {
+const KEYS: Record<(typeof KINDS)[number], string[]> = {
   best: ['param', 'value', 'metric', 'goal'],
   trend: ['param', 'metric', 'direction'],
   better: ['param', 'a', 'b', 'metric', 'goal'],
 };
 
-function isObj(v: unknown): v is Obj {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
+/** A value whose rule depends on the experiment (its swept parameters, its metrics): checked below. */
+const anyValue = custom(() => null, {});
+
+/**
+ * `claims:` of an experiment file, described once: the loader and parseClaims validate its keys
+ * with it and `bench schema` writes it. What each value may be (a swept parameter, a value of it
+ * in the sweep, a metric of the results) is checked below, against the experiment.
+ */
+export const CLAIMS_SHAPE = list(
+  'claims ({ text, best | trend | better })',
+  object(
+    {
+      text: required(text('the claim as a sentence'), 'the claim as a sentence'),
+      ...(Object.fromEntries(KINDS.map((k) => [k, object(Object.fromEntries(KEYS[k].map((f) => [f, anyValue])))])) as Record<
+        (typeof KINDS)[number],
+        Shape<Obj>
+      >),
+      where: map('key paths to values', anyValue),
+      pin: custom((v) => ((VERDICTS as readonly unknown[]).includes(v) ? null : `${show(v)} is not allowed; expected one of ${VERDICTS.join(', ')}`), {
+        enum: [...VERDICTS],
+      }),
+    },
+    // Exactly one kind per claim: checked in parseOne, said here for editors.
+    { also: { oneOf: KINDS.map((k) => ({ required: [k] })) } },
+  ),
+  { doc: 'findings to test on every run: each a sentence and exactly one of best, trend, better' },
+);
 
 function isScalar(v: unknown): v is Scalar {
   return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
@@ -79,18 +103,15 @@ function listOf(raw: unknown): unknown[] {
   return Array.isArray(raw) ? raw : [raw];
 }
 
-function parseOne(raw: unknown, at: string, ctx: ClaimContext): ClaimSpec {
-  if (!isObj(raw)) ctx.fail(at, `${show(raw)} is not allowed; expected a mapping with text and one of ${KINDS.join(', ')}`);
-  for (const k of Object.keys(raw)) if (!CLAIM_KEYS.includes(k)) ctx.fail(`${at}.${k}`, `unknown key; allowed: ${CLAIM_KEYS.join(', ')}`);
-  if (typeof raw.text !== 'string' || raw.text.trim() === '') ctx.fail(`${at}.text`, `${show(raw.text)} is not allowed; expected the claim as a sentence`);
+function parseOne(raw: Obj & { text: string }, at: string, ctx: ClaimContext): ClaimSpec {
+  if (raw.text.trim() === '') ctx.fail(`${at}.text`, `${show(raw.text)} is not allowed; expected the claim as a sentence`);
   const kinds = KINDS.filter((k) => raw[k] !== undefined);
   if (kinds.length !== 1) ctx.fail(at, `${kinds.length ? `has ${kinds.join(' and ')}` : 'has no kind'}; expected exactly one of ${KINDS.join(', ')}`);
   const kind = kinds[0]!;
   const where: Record<string, Scalar> = {};
   if (raw.where !== undefined) {
-    if (!isObj(raw.where)) ctx.fail(`${at}.where`, `${show(raw.where)} is not allowed; expected a mapping of key paths to values`);
     const keys = [...ctx.params, 'dataset'];
-    for (const [k, v] of Object.entries(raw.where)) {
+    for (const [k, v] of Object.entries(raw.where as Obj)) {
       if (!keys.includes(k)) ctx.fail(`${at}.where.${k}`, `unknown key; allowed: ${keys.join(', ')}`);
       where[k] =
         k === 'dataset'
@@ -101,15 +122,10 @@ function parseOne(raw: unknown, at: string, ctx: ClaimContext): ClaimSpec {
     }
   }
   let pin: ClaimSpec['pin'];
-  if (raw.pin !== undefined) {
-    if (!VERDICTS.includes(raw.pin as never)) ctx.fail(`${at}.pin`, `${show(raw.pin)} is not allowed; expected one of ${VERDICTS.join(', ')}`);
-    pin = raw.pin as ClaimSpec['pin'];
-  }
+  if (raw.pin !== undefined) pin = raw.pin as ClaimSpec['pin'];
   const base = { text: raw.text.trim(), where, ...(pin ? { pin } : {}) };
   const kat = `${at}.${kind}`;
-  const body = raw[kind];
-  if (!isObj(body)) ctx.fail(kat, `${show(body)} is not allowed; expected a mapping with keys ${KEYS[kind].join(', ')}`);
-  for (const k of Object.keys(body)) if (!KEYS[kind].includes(k)) ctx.fail(`${kat}.${k}`, `unknown key; allowed: ${KEYS[kind].join(', ')}`);
+  const body = raw[kind] as Obj;
   const need = (k: string): unknown => (body[k] === undefined ? ctx.fail(`${kat}.${k}`, 'missing') : body[k]);
   if (kind === 'best') {
     const param = parseParam(need('param'), `${kat}.param`, ctx);
@@ -155,8 +171,7 @@ function parseOne(raw: unknown, at: string, ctx: ClaimContext): ClaimSpec {
 /** Reads the `claims:` list of an experiment file. */
 export function parseClaims(raw: unknown, ctx: ClaimContext): ClaimSpec[] {
   if (raw === undefined) return [];
-  if (!Array.isArray(raw)) ctx.fail('claims', `${show(raw)} is not allowed; expected a list of claims ({ text, best | trend | better })`);
-  const claims = raw.map((c, i) => parseOne(c, `claims[${i}]`, ctx));
+  const claims = check(CLAIMS_SHAPE, raw, 'claims', (path, msg) => ctx.fail(path, msg)).map((c, i) => parseOne(c, `claims[${i}]`, ctx));
   const texts = new Set<string>();
   claims.forEach((c, i) => {
     if (texts.has(c.text)) ctx.fail(`claims[${i}].text`, `${show(c.text)} repeats another claim's text; each claim needs its own sentence`);

@@ -22,7 +22,7 @@ export interface ParamSpec {
 }
 
 /** Human description of what a spec allows, used in `bench list` and in errors. */
-export function describeAllowed(spec: ParamSpec): string {
+export function describeAllowed(spec: Omit<ParamSpec, 'name'>): string {
   switch (spec.type) {
     case 'boolean':
       return 'true or false';
@@ -40,33 +40,45 @@ export function describeAllowed(spec: ParamSpec): string {
   }
 }
 
-/** Converts a raw value (possibly a command-line string) to the spec's type, or throws a UserError. */
-export function coerceParam(spec: ParamSpec, raw: unknown, where: string): ParamValue {
-  const fail = (): never => {
-    throw new UserError(`${where}.${spec.name}: ${show(raw)} is not allowed; expected ${describeAllowed(spec)}`);
-  };
+/** The value a raw input (possibly a command-line string) stands for under the spec, or undefined when it breaks the spec. */
+function coerce(spec: Omit<ParamSpec, 'name'>, raw: unknown): ParamValue | undefined {
   switch (spec.type) {
     case 'boolean':
       if (typeof raw === 'boolean') return raw;
       if (raw === 'true') return true;
       if (raw === 'false') return false;
-      return fail();
+      return undefined;
     case 'enum':
-      if (typeof raw === 'string' && (spec.values ?? []).includes(raw)) return raw;
-      return fail();
+      return typeof raw === 'string' && (spec.values ?? []).includes(raw) ? raw : undefined;
     case 'string':
-      if (typeof raw === 'string') return raw;
-      return fail();
+      return typeof raw === 'string' ? raw : undefined;
     case 'number':
     case 'integer': {
       const v = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-      if (!Number.isFinite(v)) return fail();
-      if (spec.type === 'integer' && !Number.isInteger(v)) return fail();
-      if (spec.min !== undefined && (spec.minExclusive ? v <= spec.min : v < spec.min)) return fail();
-      if (spec.max !== undefined && v > spec.max) return fail();
+      if (!Number.isFinite(v)) return undefined;
+      if (spec.type === 'integer' && !Number.isInteger(v)) return undefined;
+      if (spec.min !== undefined && (spec.minExclusive ? v <= spec.min : v < spec.min)) return undefined;
+      if (spec.max !== undefined && v > spec.max) return undefined;
       return v;
     }
   }
+}
+
+/** Converts a raw value (possibly a command-line string) to the spec's type, or throws a UserError. */
+export function coerceParam(spec: ParamSpec, raw: unknown, where: string): ParamValue {
+  const v = coerce(spec, raw);
+  if (v === undefined) throw new UserError(`${where}.${spec.name}: ${show(raw)} is not allowed; expected ${describeAllowed(spec)}`);
+  return v;
+}
+
+/**
+ * Whether a value written in a file (YAML, JSON) meets the spec: it must already have the spec's
+ * type, since only command-line text is converted ("3" in a file is a string, not a number).
+ */
+export function fileValueAllowed(spec: Omit<ParamSpec, 'name'>, value: unknown): value is ParamValue {
+  const t = typeof value;
+  const typed = spec.type === 'number' || spec.type === 'integer' ? t === 'number' : spec.type === 'boolean' ? t === 'boolean' : t === 'string';
+  return typed && coerce(spec, value) !== undefined;
 }
 
 /**

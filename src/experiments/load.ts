@@ -8,7 +8,9 @@ import { canonicalJson, cellId } from './canonical.js';
 import { trackableMetrics } from './columns.js';
 import { experimentNameOf, findExperimentFile, readExperimentYaml } from './file.js';
 import { cellInputs, DigestCache, identify } from './inputs.js';
-import { checkPath, getPath, TRAIN_FIELDS, EVAL_FIELDS } from './paths.js';
+import { validate } from '../core/shape.js';
+import { DEFAULT_SEEDS, experimentFormat, type ExperimentFile } from './format.js';
+import { checkPath, getPath } from './paths.js';
 import {
   applyLayer,
   checkCombination,
@@ -22,202 +24,44 @@ import {
 } from './resolve.js';
 import type { Cell, CellConfig, ColumnValue, DatasetEntry, ExperimentOverrides, ReportSpec, ResolvedExperiment, SweepSpec, Tolerance } from './types.js';
 
-type Obj = Record<string, unknown>;
-
 export interface LoadedExperiment {
   experiment: ResolvedExperiment;
   /** Every cell of the experiment (after the overrides), in run order. */
   cells: Cell[];
 }
 
-function isObj(v: unknown): v is Obj {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-/** Error helpers bound to one file, so every message starts with it. */
+/** Errors bound to one file, so every message starts with it. */
 class Checker {
   constructor(readonly file: string) {}
 
   fail(path: string, msg: string): never {
     throw new UserError(`${this.file}: ${path}: ${msg}`);
   }
-
-  obj(v: unknown, path: string, allowed: readonly string[]): Obj {
-    if (!isObj(v)) this.fail(path || '(top level)', `${show(v)} is not allowed; expected a mapping with keys ${allowed.join(', ')}`);
-    for (const k of Object.keys(v)) {
-      if (!allowed.includes(k)) this.fail(path ? `${path}.${k}` : k, `unknown key; allowed: ${allowed.join(', ')}`);
-    }
-    return v;
-  }
-
-  /** A mapping whose keys are free (plugin parameters, key paths). */
-  map(v: unknown, path: string, what: string): Obj {
-    if (!isObj(v)) this.fail(path, `${show(v)} is not allowed; expected a mapping of ${what}`);
-    return v;
-  }
-
-  list(v: unknown, path: string, what: string): unknown[] {
-    if (!Array.isArray(v)) this.fail(path, `${show(v)} is not allowed; expected a list of ${what}`);
-    return v;
-  }
-
-  str(v: unknown, path: string, what = 'a string'): string {
-    if (typeof v !== 'string' || v === '') this.fail(path, `${show(v)} is not allowed; expected ${what}`);
-    return v;
-  }
 }
 
-// `tune` is read by src/tuning/spec.ts; the cells here are then its base configuration.
-const TOP_KEYS = ['description', 'base', 'seeds', 'datasets', 'sweep', 'tolerances', 'report', 'claims', 'tune'];
-const BASE_KEYS = ['dataset', 'train', 'loss', 'estimator', 'eval'];
-const PLUGIN_KEYS = ['name', 'params'];
-const DATASET_ENTRY_KEYS = ['name', 'params', 'set'];
-const SWEEP_KEYS = ['grid', 'list', 'exclude'];
-const REPORT_KEYS = ['x', 'logX'];
-const TOLERANCE_KEYS = ['abs', 'rel'];
-
-/** Scalar leaves are what a sweep may assign; eval.k alone takes a list. */
-function checkLeaf(c: Checker, v: unknown, path: string, keyPath: string): void {
-  const scalar = typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
-  if (scalar) return;
-  if (keyPath === 'eval.k' && Array.isArray(v)) return;
-  c.fail(path, `${show(v)} is not allowed; expected a number, string or boolean`);
-}
-
-function baseSettings(c: Checker, raw: unknown): { flat: Flat; hasDataset: boolean } {
-  const base = c.obj(raw, 'base', BASE_KEYS);
+/** The base's settings as key paths (the first layer of every cell). */
+function baseSettings(base: ExperimentFile['base']): Flat {
   const flat: Flat = new Map();
   const put = (path: string, value: unknown): void => {
     flat.set(path, { value, origin: `base.${path}`, cli: false });
   };
   for (const kind of ['dataset', 'loss', 'estimator'] as const) {
-    if (base[kind] === undefined) continue;
-    const p = c.obj(base[kind], `base.${kind}`, PLUGIN_KEYS);
-    put(`${kind}.name`, c.str(p.name, `base.${kind}.name`, `the name of a ${kind}`));
-    if (p.params !== undefined) {
-      const params = c.map(p.params, `base.${kind}.params`, 'parameter names to values');
-      for (const [k, v] of Object.entries(params)) put(`${kind}.params.${k}`, v);
-    }
+    const p = base[kind];
+    if (p === undefined) continue;
+    put(`${kind}.name`, p.name);
+    for (const [k, v] of Object.entries(p.params ?? {})) put(`${kind}.params.${k}`, v);
   }
-  if (base.train !== undefined) {
-    const t = c.obj(base.train, 'base.train', TRAIN_FIELDS);
-    for (const [k, v] of Object.entries(t)) put(`train.${k}`, v);
-  }
-  if (base.eval !== undefined) {
-    const e = c.obj(base.eval, 'base.eval', EVAL_FIELDS);
-    for (const [k, v] of Object.entries(e)) put(`eval.${k}`, v);
-  }
-  if (!flat.has('loss.name')) c.fail('base.loss', 'missing; expected { name: <loss>, params: {...} }');
-  return { flat, hasDataset: flat.has('dataset.name') };
+  for (const part of ['train', 'eval'] as const) for (const [k, v] of Object.entries(base[part] ?? {})) put(`${part}.${k}`, v);
+  return flat;
 }
 
-function readSeeds(c: Checker, raw: unknown): number[] {
-  if (raw === undefined) return [0];
-  const list = c.list(raw, 'seeds', 'integers >= 0');
-  if (list.length === 0) c.fail('seeds', 'empty; expected at least one seed');
-  list.forEach((s, i) => {
-    if (typeof s !== 'number' || !Number.isInteger(s) || s < 0 || s > 4294967295) {
-      c.fail(`seeds[${i}]`, `${show(s)} is not allowed; expected an integer >= 0`);
-    }
-  });
-  const seeds = list as number[];
-  if (new Set(seeds).size !== seeds.length) c.fail('seeds', `${show(seeds)} repeats a seed; expected distinct seeds`);
-  return seeds;
-}
-
-function readKeyPathMap(c: Checker, raw: unknown, path: string): Obj {
-  const m = c.map(raw, path, 'key paths (e.g. loss.params.tau) to values');
-  for (const [k, v] of Object.entries(m)) {
-    checkPath(k, `${c.file}: ${path}.`);
-    checkLeaf(c, v, `${path}.${k}`, k);
-  }
-  return m;
-}
-
-function readDatasets(c: Checker, raw: unknown): DatasetEntry[] {
-  if (raw === undefined) return [];
-  const list = c.list(raw, 'datasets', 'datasets ({ name, params, set })');
-  if (list.length === 0) c.fail('datasets', 'empty; expected at least one dataset, or leave it out and give base.dataset');
-  return list.map((e, i) => {
-    const at = `datasets[${i}]`;
-    const o = c.obj(e, at, DATASET_ENTRY_KEYS);
-    const name = c.str(o.name, `${at}.name`, 'the name of a dataset');
-    const params = o.params === undefined ? {} : c.map(o.params, `${at}.params`, 'parameter names to values');
-    const set = o.set === undefined ? {} : readKeyPathMap(c, o.set, `${at}.set`);
-    for (const k of Object.keys(set)) {
-      if (k.startsWith('dataset.')) c.fail(`${at}.set.${k}`, `unknown key; a dataset's own settings go in ${at}.name and ${at}.params`);
-    }
-    return { name, params, set };
-  });
-}
-
-function readSweep(c: Checker, raw: unknown): SweepSpec {
-  if (raw === undefined) return { grid: {}, list: [], exclude: [] };
-  const s = c.obj(raw, 'sweep', SWEEP_KEYS);
-  const grid: Record<string, unknown[]> = {};
-  if (s.grid !== undefined) {
-    const g = c.map(s.grid, 'sweep.grid', 'key paths to lists of values');
-    for (const [k, v] of Object.entries(g)) {
-      checkPath(k, `${c.file}: sweep.grid.`);
-      const values = c.list(v, `sweep.grid.${k}`, 'values');
-      if (values.length === 0) c.fail(`sweep.grid.${k}`, 'empty; expected at least one value');
-      values.forEach((x, i) => checkLeaf(c, x, `sweep.grid.${k}[${i}]`, k));
-      const seen = new Set(values.map((x) => canonicalJson(x)));
-      if (seen.size !== values.length) c.fail(`sweep.grid.${k}`, `${show(values)} repeats a value; expected distinct values`);
-      grid[k] = values;
-    }
-  }
-  const readList = (key: 'list' | 'exclude'): Obj[] => {
-    if (s[key] === undefined) return [];
-    const l = c.list(s[key], `sweep.${key}`, 'mappings of key paths to values');
-    return l.map((e, i) => {
-      const at = `sweep.${key}[${i}]`;
-      if (key === 'exclude') {
-        const m = c.map(e, at, 'key paths to values');
-        for (const [k, v] of Object.entries(m)) {
-          if (k !== 'seed') checkPath(k, `${c.file}: ${at}.`);
-          checkLeaf(c, v, `${at}.${k}`, k);
-        }
-        if (Object.keys(m).length === 0) c.fail(at, 'empty; expected at least one key path');
-        return m;
-      }
-      const m = readKeyPathMap(c, e, at);
-      if (Object.keys(m).length === 0) c.fail(at, 'empty; expected at least one key path');
-      return m;
-    });
-  };
-  return { grid, list: readList('list'), exclude: readList('exclude') };
-}
-
-function readTolerances(c: Checker, raw: unknown, ks: readonly number[]): Record<string, Tolerance> {
-  if (raw === undefined) return {};
-  const m = c.map(raw, 'tolerances', 'metric names to { abs, rel }');
+/** Tolerance metrics depend on the experiment's Recall@K list, so they are checked here rather than by the format. */
+function readTolerances(c: Checker, given: ExperimentFile['tolerances'], ks: readonly number[]): Record<string, Tolerance> {
   const metrics = [...trackableMetrics(ks), '*'];
   const out: Record<string, Tolerance> = {};
-  for (const [metric, v] of Object.entries(m)) {
-    const at = `tolerances.${metric}`;
-    if (!metrics.includes(metric)) c.fail(at, `unknown metric; allowed: ${metrics.join(', ')}`);
-    const t = c.obj(v, at, TOLERANCE_KEYS);
-    if (t.abs === undefined && t.rel === undefined) c.fail(at, 'empty; expected abs and/or rel');
-    const num = (key: 'abs' | 'rel'): number => {
-      const x = t[key];
-      if (x === undefined) return 0;
-      if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) c.fail(`${at}.${key}`, `${show(x)} is not allowed; expected a number >= 0`);
-      return x;
-    };
-    out[metric] = { abs: num('abs'), rel: num('rel') };
-  }
-  return out;
-}
-
-function readReport(c: Checker, raw: unknown): ReportSpec {
-  if (raw === undefined) return {};
-  const r = c.obj(raw, 'report', REPORT_KEYS);
-  const out: ReportSpec = {};
-  if (r.x !== undefined) out.x = c.str(r.x, 'report.x', 'a swept key path');
-  if (r.logX !== undefined) {
-    if (typeof r.logX !== 'boolean') c.fail('report.logX', `${show(r.logX)} is not allowed; expected true or false`);
-    out.logX = r.logX;
+  for (const [metric, t] of Object.entries(given ?? {})) {
+    if (!metrics.includes(metric)) c.fail(`tolerances.${metric}`, `unknown metric; allowed: ${metrics.join(', ')}`);
+    out[metric] = { abs: t.abs ?? 0, rel: t.rel ?? 0 };
   }
   return out;
 }
@@ -324,16 +168,16 @@ export function loadExperiment(fileOrName: string, opts: LoadOptions): LoadedExp
   const file = findExperimentFile(fileOrName);
   const c = new Checker(label(file));
   const raw = readExperimentYaml(file, c.file);
-  const top = c.obj(raw ?? {}, '', TOP_KEYS);
-  if (top.base === undefined) c.fail('base', 'missing; expected { dataset, train, loss, eval }');
-  const description = top.description === undefined ? '' : c.str(top.description, 'description');
-  const { flat: baseFlat, hasDataset } = baseSettings(c, top.base);
+  const top = validate(experimentFormat, raw ?? {}, c.file);
+  const description = top.description ?? '';
+  const baseFlat = baseSettings(top.base);
+  const hasDataset = baseFlat.has('dataset.name');
   const baseDir = dirname(resolve(file));
   const inputCtx = { registry: opts.registry, digests: opts.digests ?? new DigestCache() };
-  let seeds = readSeeds(c, top.seeds);
-  let datasets = readDatasets(c, top.datasets);
-  const sweep = readSweep(c, top.sweep);
-  const report = readReport(c, top.report);
+  let seeds = top.seeds ?? DEFAULT_SEEDS;
+  let datasets: DatasetEntry[] = (top.datasets ?? []).map((d) => ({ name: d.name, params: d.params ?? {}, set: d.set ?? {} }));
+  const sweep: SweepSpec = { grid: top.sweep?.grid ?? {}, list: top.sweep?.list ?? [], exclude: top.sweep?.exclude ?? [] };
+  const report: ReportSpec = { ...top.report };
   const ctx: ResolveContext = {
     file: c.file,
     datasets: datasetCatalogue(),

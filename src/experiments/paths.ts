@@ -1,11 +1,50 @@
-import { UserError } from '../core/errors.js';
+import { UserError, show } from '../core/errors.js';
+import type { ParamSpec } from '../core/params.js';
+import { custom, object, value, type Shape } from '../core/shape.js';
 import { TRAIN_PARAM_SPECS } from '../train/config.js';
-import { PROTOCOL_FIELDS } from './eval-protocol.js';
+import { PROTOCOL_SPECS } from './eval-protocol.js';
+import type { EvalSpec } from './types.js';
 
 /** Training fields settable from an experiment (the seed comes from `seeds`). */
-export const TRAIN_FIELDS: readonly string[] = TRAIN_PARAM_SPECS.map((s) => s.name).filter((n) => n !== 'seed');
+const TRAIN_SPECS = TRAIN_PARAM_SPECS.filter((s) => s.name !== 'seed');
 
-export const EVAL_FIELDS: readonly string[] = ['k', 'estimateBatches', ...PROTOCOL_FIELDS];
+export const DEFAULT_EVAL: EvalSpec = { k: [1, 2, 4, 8], estimateBatches: 4 };
+
+export const ESTIMATE_BATCHES_SPEC: ParamSpec = {
+  name: 'estimateBatches',
+  type: 'integer',
+  min: 0,
+  max: 10_000,
+  default: DEFAULT_EVAL.estimateBatches,
+  doc: 'PK test batches for the AP estimate (0 = none)',
+};
+
+export const K_ALLOWED = 'a non-empty list of integers >= 1';
+
+/** Whether a value is a valid eval.k: Recall@K cut-offs, at least one. */
+export function validK(v: unknown): v is number[] {
+  return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 1);
+}
+
+/** `base.train` of an experiment file: one key per training field, each checked by its spec. */
+export const TRAIN_SHAPE = object(Object.fromEntries(TRAIN_SPECS.map((s) => [s.name, value(s)])));
+
+/** `base.eval`: the Recall@K list, the AP-estimate batches and the evaluation protocol's fields. */
+export const EVAL_SHAPE = object({
+  k: custom<number[]>(
+    (v) => (validK(v) ? null : `${show(v)} is not allowed; expected ${K_ALLOWED}`),
+    { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1 },
+    { doc: 'Recall@K cut-offs', default: DEFAULT_EVAL.k },
+  ),
+  estimateBatches: value<number>(ESTIMATE_BATCHES_SPEC),
+  ...Object.fromEntries(PROTOCOL_SPECS.map((s) => [s.name, value(s)])),
+});
+
+const fieldsOf = (shape: Shape<unknown>): string[] => (shape.kind === 'object' ? Object.keys(shape.fields) : []);
+
+export const TRAIN_FIELDS: readonly string[] = fieldsOf(TRAIN_SHAPE);
+
+export const EVAL_FIELDS: readonly string[] = fieldsOf(EVAL_SHAPE);
 
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
@@ -13,8 +52,19 @@ export const ALLOWED_PATHS_TEXT =
   `dataset.name, dataset.params.<param>, loss.name, loss.params.<param>, estimator.name, estimator.params.<param>, ` +
   `${TRAIN_FIELDS.map((f) => `train.${f}`).join(', ')}, ${EVAL_FIELDS.map((f) => `eval.${f}`).join(', ')}`;
 
+/**
+ * The settable key paths as a regular expression (for the JSON Schema), from the same lists as
+ * pathProblem; `plugins` are the heads whose name and params may be set.
+ */
+export function keyPathPattern(plugins: readonly string[] = ['dataset', 'loss', 'estimator']): string {
+  return (
+    `^(${plugins.join('|')})\\.(name|params\\.${PARAM_NAME.source.slice(1, -1)})$|` +
+    `^train\\.(${TRAIN_FIELDS.join('|')})$|^eval\\.(${EVAL_FIELDS.join('|')})$`
+  );
+}
+
 /** Why `path` is not a settable key path, or null when it is. */
-function pathProblem(path: string): string | null {
+export function pathProblem(path: string): string | null {
   const seg = path.split('.');
   const [head, second, third] = seg;
   if (head === 'dataset' || head === 'loss' || head === 'estimator') {

@@ -1,8 +1,8 @@
 import { UserError, show } from '../core/errors.js';
-import { coerceParam, describeAllowed, resolveParams, type ParamSpec, type ParamValue, type Params } from '../core/params.js';
+import { coerceParam, describeAllowed, fileValueAllowed, resolveParams, type ParamSpec, type ParamValue, type Params } from '../core/params.js';
 import { DEFAULT_TRAIN_CONFIG, TRAIN_PARAM_SPECS } from '../train/config.js';
 import { PROTOCOL_SPECS, protocolFields } from './eval-protocol.js';
-import { TRAIN_FIELDS } from './paths.js';
+import { DEFAULT_EVAL, ESTIMATE_BATCHES_SPEC, K_ALLOWED, TRAIN_FIELDS, validK } from './paths.js';
 import type { CellConfig, EvalSpec, NamedParams, TrainSpec } from './types.js';
 
 /** One leaf value of a cell under construction, with where it came from (for error messages). */
@@ -17,8 +17,8 @@ export interface Setting {
 /** A cell under construction: key path → setting. */
 export type Flat = Map<string, Setting>;
 
-export const DEFAULT_EVAL: EvalSpec = { k: [1, 2, 4, 8], estimateBatches: 4 };
-const MAX_ESTIMATE_BATCHES = 10_000;
+// Also read from here by `bench list`.
+export { DEFAULT_EVAL };
 
 /** What a plugin lookup gives the resolver: the names on offer and each one's parameter specs. */
 export interface PluginCatalogue {
@@ -56,16 +56,14 @@ export function where(s: Setting, file: string): string {
   return s.cli ? s.origin : `${file}: ${s.origin}`;
 }
 
-/** A file value must already have the spec's type; only command-line strings are coerced. */
+/** A file value is checked as the format checks it (its type as written); only command-line strings are coerced. */
 function checkValue(spec: ParamSpec, s: Setting, file: string): ParamValue {
   const loc = where(s, file);
-  const parent = loc.slice(0, loc.length - spec.name.length - 1);
   if (!s.cli) {
-    const t = typeof s.value;
-    const ok = spec.type === 'number' || spec.type === 'integer' ? t === 'number' : spec.type === 'boolean' ? t === 'boolean' : t === 'string';
-    if (!ok) throw new UserError(`${loc}: ${show(s.value)} is not allowed; expected ${describeAllowed(spec)}`);
+    if (!fileValueAllowed(spec, s.value)) throw new UserError(`${loc}: ${show(s.value)} is not allowed; expected ${describeAllowed(spec)}`);
+    return s.value;
   }
-  return coerceParam(spec, s.value, parent);
+  return coerceParam(spec, s.value, loc.slice(0, loc.length - spec.name.length - 1));
 }
 
 function resolvePlugin(kind: 'dataset' | 'loss' | 'estimator', flat: Flat, ctx: ResolveContext): NamedParams {
@@ -128,21 +126,11 @@ function resolveTrain(flat: Flat, ctx: ResolveContext): TrainSpec {
 function resolveK(s: Setting | undefined, file: string): number[] {
   if (!s) return [...DEFAULT_EVAL.k];
   const raw = s.cli && typeof s.value === 'string' ? s.value.split(',').map((v) => (v.trim() === '' ? NaN : Number(v))) : s.value;
-  if (!Array.isArray(raw) || raw.length === 0 || !raw.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 1)) {
-    throw new UserError(`${where(s, file)}: ${show(s.value)} is not allowed; expected a non-empty list of integers >= 1`);
-  }
-  return [...new Set(raw as number[])].sort((a, b) => a - b);
+  if (!validK(raw)) throw new UserError(`${where(s, file)}: ${show(s.value)} is not allowed; expected ${K_ALLOWED}`);
+  return [...new Set(raw)].sort((a, b) => a - b);
 }
 
 function resolveEval(flat: Flat, ctx: ResolveContext): EvalSpec {
-  const spec: ParamSpec = {
-    name: 'estimateBatches',
-    type: 'integer',
-    min: 0,
-    max: MAX_ESTIMATE_BATCHES,
-    default: DEFAULT_EVAL.estimateBatches,
-    doc: 'PK test batches for the AP estimate',
-  };
   const s = flat.get('eval.estimateBatches');
   const protocol = protocolFields(
     (name) => {
@@ -153,7 +141,7 @@ function resolveEval(flat: Flat, ctx: ResolveContext): EvalSpec {
   );
   return {
     k: resolveK(flat.get('eval.k'), ctx.file),
-    estimateBatches: s ? (checkValue(spec, s, ctx.file) as number) : DEFAULT_EVAL.estimateBatches,
+    estimateBatches: s ? (checkValue(ESTIMATE_BATCHES_SPEC, s, ctx.file) as number) : DEFAULT_EVAL.estimateBatches,
     ...protocol,
   };
 }

@@ -1,13 +1,13 @@
 import { UserError, show } from '../core/errors.js';
 import { coerceParam, describeAllowed, type ParamSpec, type ParamValue } from '../core/params.js';
+import { validate } from '../core/shape.js';
 import { retrievalMetricColumns } from '../experiments/columns.js';
 import { checkPath, TRAIN_FIELDS } from '../experiments/paths.js';
 import type { LossRegistry } from '../losses/registry.js';
 import { TRAIN_PARAM_SPECS } from '../train/config.js';
 import type { Dimension } from './space.js';
-import { STRATEGY_NAMES, type StrategyName } from './strategies.js';
-
-type Obj = Record<string, unknown>;
+import { TUNE_SHAPE, type Range } from './schema.js';
+import type { StrategyName } from './strategies.js';
 
 /** The `tune:` block of an experiment file, validated. */
 export interface TuneSpec {
@@ -28,12 +28,6 @@ export interface TuneSpec {
 }
 
 export const DEFAULT_TEST_SEEDS = [0, 1, 2, 3, 4];
-const TUNE_KEYS = ['budget', 'strategy', 'initial', 'batch', 'seed', 'folds', 'objective', 'losses'];
-const RANGE_KEYS = ['min', 'max', 'log', 'values'];
-
-function isObj(v: unknown): v is Obj {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** Objective names: the retrieval metrics of a cell, Recall@K for the experiment's own K. */
 export function objectiveNames(ks: readonly number[]): string[] {
@@ -60,47 +54,25 @@ export function readTuneSpec(raw: unknown, file: string, registry: LossRegistry,
   const fail = (path: string, msg: string): never => {
     throw new UserError(`${file}: ${path}: ${msg}`);
   };
-  if (!isObj(raw)) fail('tune', `${show(raw)} is not allowed; expected a mapping with keys ${TUNE_KEYS.join(', ')}`);
-  const t = raw as Obj;
-  for (const k of Object.keys(t)) if (!TUNE_KEYS.includes(k)) fail(`tune.${k}`, `unknown key; allowed: ${TUNE_KEYS.join(', ')}`);
-  const int = (key: string, def: number, min: number, max = 1_000_000): number => {
-    const v = t[key];
-    if (v === undefined) return def;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-      fail(`tune.${key}`, `${show(v)} is not allowed; expected an integer from ${min} to ${max}`);
-    return v as number;
-  };
-  const budget = int('budget', 20, 1, 100_000);
-  const strategy = (t.strategy ?? 'tpe') as StrategyName;
-  if (!STRATEGY_NAMES.includes(strategy)) fail('tune.strategy', `${show(t.strategy)} is not allowed; expected one of ${STRATEGY_NAMES.join(', ')}`);
-  const initial = int('initial', 10, 1, 100_000);
-  const batch = int('batch', 1, 1, 100_000);
-  const seed = int('seed', 0, 0, 4294967295);
-  const folds = int('folds', 4, 2, 1000);
+  const t = validate(TUNE_SHAPE, raw, file, 'tune');
   const objectives = objectiveNames(ks);
-  const objective = t.objective === undefined ? 'mapAtR' : t.objective;
-  if (typeof objective !== 'string' || !objectives.includes(objective)) {
-    const hint = typeof objective === 'string' && /test/i.test(objective) ? ' (the objective is always measured on validation folds, never on test)' : '';
-    fail('tune.objective', `${show(objective)} is not allowed; expected one of ${objectives.join(', ')}${hint}`);
+  if (!objectives.includes(t.objective)) {
+    const hint = /test/i.test(t.objective) ? ' (the objective is always measured on validation folds, never on test)' : '';
+    fail('tune.objective', `${show(t.objective)} is not allowed; expected one of ${objectives.join(', ')}${hint}`);
   }
-  if (t.losses === undefined) fail('tune.losses', 'missing; expected a mapping of loss names to { key path: range }');
-  if (!isObj(t.losses) || Object.keys(t.losses).length === 0) {
-    fail('tune.losses', `${show(t.losses)} is not allowed; expected a mapping of loss names to { key path: range }, at least one loss`);
-  }
-  const losses = Object.entries(t.losses as Obj).map(([name, space]) => {
+  const losses = Object.entries(t.losses).map(([name, space]) => {
     const at = `tune.losses.${name}`;
     if (!registry.has(name)) fail(at, `unknown loss; available: ${registry.names().join(', ')}`);
-    if (space === null || space === undefined) return { name, dims: [] };
-    if (!isObj(space)) fail(at, `${show(space)} is not allowed; expected a mapping of key paths to ranges ({ min, max, log } or { values })`);
-    const dims = Object.entries(space as Obj).map(([key, range]) => readDimension(key, range, `${at}.${key}`, registry.get(name).params, name, file, fail));
+    const dims = Object.entries(space ?? {}).map(([key, range]) => readDimension(key, range, `${at}.${key}`, registry.get(name).params, name, file, fail));
     return { name, dims };
   });
-  return { budget, strategy: strategy as StrategyName, initial, batch, seed, folds, objective: objective as string, losses };
+  const { budget, strategy, initial, batch, seed, folds, objective } = t;
+  return { budget, strategy, initial, batch, seed, folds, objective, losses };
 }
 
 function readDimension(
   key: string,
-  range: unknown,
+  r: Range,
   at: string,
   lossParams: readonly ParamSpec[],
   loss: string,
@@ -121,9 +93,6 @@ function readDimension(
     spec = TRAIN_PARAM_SPECS.find((s) => s.name === f);
   }
   const s = spec!;
-  if (!isObj(range)) fail(at, `${show(range)} is not allowed; expected { min, max, log } or { values: [...] }`);
-  const r = range as Obj;
-  for (const k of Object.keys(r)) if (!RANGE_KEYS.includes(k)) fail(`${at}.${k}`, `unknown key; allowed: ${RANGE_KEYS.join(', ')}`);
   const checkValue = (v: unknown, path: string): ParamValue => {
     // The parameter's own rules (type and range), with this file's key path in the message.
     try {
@@ -136,8 +105,7 @@ function readDimension(
   };
   if (r.values !== undefined) {
     if (r.min !== undefined || r.max !== undefined || r.log !== undefined) fail(at, 'give either values or min/max (with log), not both');
-    if (!Array.isArray(r.values) || r.values.length === 0) fail(`${at}.values`, `${show(r.values)} is not allowed; expected a non-empty list`);
-    const values = (r.values as unknown[]).map((v, i) => checkValue(v, `${at}.values[${i}]`));
+    const values = r.values.map((v, i) => checkValue(v, `${at}.values[${i}]`));
     if (new Set(values.map((v) => JSON.stringify(v))).size !== values.length)
       fail(`${at}.values`, `${show(r.values)} repeats a value; expected distinct values`);
     return { key, kind: 'choice', values };
@@ -149,10 +117,9 @@ function readDimension(
   const min = checkValue(r.min, `${at}.min`) as number;
   const max = checkValue(r.max, `${at}.max`) as number;
   if (!(min < max)) fail(`${at}.max`, `${show(max)} is not allowed; expected a value above min ${min}`);
-  const log = r.log === undefined ? false : r.log;
-  if (typeof log !== 'boolean') fail(`${at}.log`, `${show(log)} is not allowed; expected true or false`);
+  const log = r.log ?? false;
   if (log && min <= 0) fail(`${at}.min`, `${min} is not allowed with log: true; expected a value > 0`);
-  return { key, kind: 'range', min, max, log: log as boolean, integer: s.type === 'integer' };
+  return { key, kind: 'range', min, max, log, integer: s.type === 'integer' };
 }
 
 /** The trials of each round: trial indices [start, end). Fixed by the strategy, never by the budget. */
