@@ -55,10 +55,22 @@ export interface PeerRequest {
   repeats: number;
   budgetMs: number;
   threads: number;
+  /** A later round on a batch already checked: no check, no warm-up, only the repeats. */
+  timeOnly?: boolean;
 }
 
 export type PeerAnswer =
-  | { ok: true; peerLoss: number; medianMs: number; minMs: number; maxMs: number; repeats: number }
+  | {
+      ok: true;
+      /** The peer's loss with checkParams; null on a timeOnly round. */
+      peerLoss: number | null;
+      medianMs: number;
+      minMs: number;
+      maxMs: number;
+      repeats: number;
+      /** Every repeat, in the order taken. */
+      timesMs: number[];
+    }
   | { ok: false; error: string; peerLoss?: number };
 
 export class TorchPeer {
