@@ -11,6 +11,9 @@ import { gram, gramBackward } from './kernels/gram.js';
  * ∂L/∂s_qj depends only on j's lower bin l0 = ⌊d²/Δ⌋ and on whether j is a positive, so the
  * backward pass computes it once per (bin, positive or not) and each pair just looks up the
  * value of the slot it fell into during the forward pass (no second ⌊·⌋ or range test per pair).
+ * The product (G+Gᵀ)·X cannot be shortened that way: summing each query's x_j per slot first
+ * still adds every x_j once per query, B²·D additions, as many as the product's multiply-adds
+ * and without its SIMD kernel.
  */
 export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   const prec = { float32: ctx.precision === 'float32' };
