@@ -14,7 +14,8 @@ import { lowerBound, upperBound } from './kernels/ranks.js';
  * Backward: blackbox differentiation of the ranking. With g = ∂L/∂r (non-zero on positives
  * only; rank⁺ is a constant), ∂L/∂s ≈ −(r(s) − r(s + λg))/λ, then chained to the embeddings.
  * Only positives move in s + λg, so every rank follows from where each negative falls among the
- * sorted positive scores, before and after the move: O(B·log|P|) per query, no sort of the row.
+ * sorted positive scores, before and after the move: O(B·log|P|) per query by binary search, or
+ * for classes up to COUNT_MAX_POSITIVES O(B·|P|) branch-free counts; no sort of the row.
  */
 export const blackboxApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   const prec = { float32: ctx.precision === 'float32' };
