@@ -5,9 +5,10 @@ import { createInterface, type Interface } from 'node:readline';
 
 /**
  * The PyTorch peers of `bench perf --peer torch`: peers/torch_losses.py, run by a python3 that
- * can import torch, as one child process answering one JSON line per case. It stays up for the
- * whole run, so each peer case is timed right after rankbench's own on the same batch (the
- * machine's load drifts; adjacent measurements compare best) and torch is imported once.
+ * can import torch, as one child process answering one JSON line per request. It stays up for
+ * the whole run, so each peer case is timed in rounds alternating with rankbench's own on the
+ * same batch (the machine's load drifts; interleaved measurements compare best) and torch is
+ * imported once.
  */
 
 /** Where the peer script lives: peers/ at the package root (two levels above src/perf or dist/perf). */

@@ -34,7 +34,7 @@ export interface SuiteContext {
   emit: (r: PerfRecord) => void;
   /** Progress for a person watching; silent in CI. */
   note: (s: string) => void;
-  /** PyTorch peers, timed right after each fused case they have a peer for (`--peer torch`). */
+  /** PyTorch peers, timed in rounds alternating with each fused case they have a peer for (`--peer torch`). */
   peer?: TorchPeer;
   /** Where the peer reads each batch from. */
   scratchDir?: string;
