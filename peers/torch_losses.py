@@ -21,8 +21,10 @@ every request line {"loss", "B", "D", "labels", "x" (a float64 little-endian fil
 "params", "checkParams", "expect", "repeats", "budgetMs", "threads"} it answers one line: first
 the peer computes the loss with checkParams (deterministic ones) and compares it with "expect"
 (rankbench's value on the same batch); only if they agree does it time forward + backward with
-"params". An answer is {"ok": true, "peerLoss", "medianMs", "minMs", "maxMs", "repeats"} or
-{"ok": false, "error"}.
+"params". An answer is {"ok": true, "peerLoss", "medianMs", "minMs", "maxMs", "repeats",
+"timesMs"} or {"ok": false, "error"}. A request with "timeOnly": true is a later round on a
+batch whose check already passed: no check and no warm-up, just the repeats ("peerLoss" null);
+bench perf alternates such rounds with its own, so both sides are timed under the same load.
 """
 
 import json
@@ -185,14 +187,17 @@ def answer(req):
     x0 = x64.float()
     labels = torch.tensor(req["labels"], dtype=torch.int64)
     torch.manual_seed(0)
+    time_only = bool(req.get("timeOnly", False))
     check_start = time.perf_counter()
-    try:
-        value = float(fn(x0.clone(), labels, req["checkParams"]))
-    except ValueError as e:
-        return {"ok": False, "error": f"not run: {e}"}
-    expect = req["expect"]
-    if not abs(value - expect) <= AGREE_REL * max(1.0, abs(expect)):
-        return {"ok": False, "error": f"peer disagrees: its loss {value!r}, rankbench's {expect!r}", "peerLoss": value}
+    value = None
+    if not time_only:
+        try:
+            value = float(fn(x0.clone(), labels, req["checkParams"]))
+        except ValueError as e:
+            return {"ok": False, "error": f"not run: {e}"}
+        expect = req["expect"]
+        if not abs(value - expect) <= AGREE_REL * max(1.0, abs(expect)):
+            return {"ok": False, "error": f"peer disagrees: its loss {value!r}, rankbench's {expect!r}", "peerLoss": value}
 
     def step():
         xg = x0.clone().requires_grad_(True)
@@ -201,7 +206,7 @@ def answer(req):
 
     budget = req.get("budgetMs", 10_000) / 1000
     # The check was a forward pass already; a case that slow gets no further warm-up.
-    warmups = 0 if time.perf_counter() - check_start > budget / 4 else 3
+    warmups = 0 if time_only or time.perf_counter() - check_start > budget / 4 else 3
     start = time.perf_counter()
     for _ in range(warmups):
         step()
@@ -215,11 +220,12 @@ def answer(req):
         times.append((time.perf_counter() - t0) * 1000)
         if time.perf_counter() - start > budget:
             break
+    taken = [round(t, 4) for t in times]
     times.sort()
     mid = len(times) // 2
     median = times[mid] if len(times) % 2 else (times[mid - 1] + times[mid]) / 2
     r = lambda v: round(v, 2)
-    return {"ok": True, "peerLoss": value, "medianMs": r(median), "minMs": r(times[0]), "maxMs": r(times[-1]), "repeats": len(times)}
+    return {"ok": True, "peerLoss": value, "medianMs": r(median), "minMs": r(times[0]), "maxMs": r(times[-1]), "repeats": len(times), "timesMs": taken}
 
 
 def warm_allocator():

@@ -120,12 +120,36 @@ describe('bench perf', () => {
         expect(!wrong.ok && wrong.error).toMatch(/^peer disagrees: its loss 0\.1875\d*, rankbench's 0\.197(5|49)/);
         const right = await peer.run({ ...req, expect: loss });
         expect(right).toMatchObject({ ok: true, repeats: 2 });
-        expect(right.ok && Math.abs(right.peerLoss - loss)).toBeLessThan(1e-5);
+        expect(right.ok && Math.abs(right.peerLoss! - loss)).toBeLessThan(1e-5);
+        expect(right.ok && right.timesMs.length).toBe(2);
+        // A later round (timeOnly) is timed without a check: even a wrong `expect` gets its repeats.
+        const later = await peer.run({ ...req, expect: loss + 0.01, repeats: 3, timeOnly: true });
+        expect(later).toMatchObject({ ok: true, repeats: 3, peerLoss: null });
+        expect(later.ok && later.timesMs.length).toBe(3);
+        expect(later.ok && later.timesMs.every((t) => t > 0 && t >= later.minMs - 0.01 && t <= later.maxMs + 0.01)).toBe(true);
       } finally {
         peer.close();
         rmSync(dir, { recursive: true, force: true });
       }
     },
     60_000,
+  );
+
+  it.skipIf(findTorchPython() === null)(
+    'with a peer, ours and the peer are timed in alternating rounds and each row pools its rounds',
+    () => {
+      const r = bench('--suite', 'losses', '--sizes', '12', '--loss', 'fast-ap', '--tensor-backends', '', '--peer', 'torch', '--json');
+      expect(r.status, r.stderr).toBe(0);
+      const rows = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(rows.map((x) => x.impl)).toEqual(['fused', 'fused-f32', 'peer']);
+      // 6 rounds: 7 of ours per precision and 5 of the peer's in each (tiny batch, far inside the budgets).
+      expect(rows.map((x) => x.repeats)).toEqual([42, 42, 30]);
+      expect(rows[2].error).toMatch(/; 6 alternating rounds$/);
+      expect(rows[2].speedup).toBeCloseTo(rows[2].medianMs / rows[1].medianMs, 0);
+    },
+    120_000,
   );
 });

@@ -62,6 +62,59 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
+  /**
+   * Writes the next `to − from` standard normals into out[from..to): exactly the values, and the
+   * generator state afterwards, of that many normal() calls. For loops that draw a normal per
+   * score (Blackbox-AP's margin, B² a batch): the state stays in int32 locals instead of being
+   * read and written through the object per draw, which measured about twice as fast.
+   */
+  fillNormal(out: Float64Array, from = 0, to = out.length): void {
+    let i = from;
+    if (i < to && this.spare !== null) {
+      out[i++] = this.spare;
+      this.spare = null;
+    }
+    if (i >= to) return;
+    // The same xoshiro128** steps as nextUint32, on int32 values (the same bits: every step is
+    // bitwise or Math.imul; only the output is read unsigned).
+    let s0 = this.s0 | 0;
+    let s1 = this.s1 | 0;
+    let s2 = this.s2 | 0;
+    let s3 = this.s3 | 0;
+    while (i < to) {
+      let u = 0;
+      do {
+        const m = Math.imul(s1, 5);
+        u = (Math.imul((m << 7) | (m >>> 25), 9) >>> 0) / 4294967296;
+        const t = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = (s3 << 11) | (s3 >>> 21);
+      } while (u === 0);
+      const m = Math.imul(s1, 5);
+      const v = (Math.imul((m << 7) | (m >>> 25), 9) >>> 0) / 4294967296;
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      const r = Math.sqrt(-2 * Math.log(u));
+      out[i++] = r * Math.cos(2 * Math.PI * v);
+      const second = r * Math.sin(2 * Math.PI * v);
+      if (i < to) out[i++] = second;
+      else this.spare = second;
+    }
+    this.s0 = s0 >>> 0;
+    this.s1 = s1 >>> 0;
+    this.s2 = s2 >>> 0;
+    this.s3 = s3 >>> 0;
+  }
+
   /** In-place Fisher-Yates shuffle. */
   shuffle<T>(a: T[] | Int32Array): typeof a {
     for (let i = a.length - 1; i > 0; i--) {

@@ -160,25 +160,49 @@ export function packRows32(f: Float32Array, base: number, src: Float64Array, row
 
 /**
  * The same float32 layout from a k×rows row-major float64 matrix (its columns become the rows):
- * in JS, reading `src` in order, one source row (one t) at a time; within a panel the pr
- * entries of that t sit 4 apart and the next panel's pr·kp further. O(rows·k), small beside
- * the product it feeds.
+ * in JS, one quad of t (four source rows, read along their length side by side) at a time; for
+ * each panel the quad's pr·4 entries are consecutive. Walking one source row at a time instead
+ * (each entry pr·kp away from the last) measured 1.7 ns an entry at 512 × 224, against 0.8.
  */
 export function packTransposed32(f: Float32Array, base: number, src: Float64Array, rows: number, k: number, kp: number, pr: number): void {
   const panelStride = pr * kp;
   const panels = Math.ceil(rows / pr);
   const full = Math.floor(rows / pr);
-  for (let t = 0; t < kp; t++) {
-    const tOff = base + (t >> 2) * pr * 4 + (t & 3);
-    if (t >= k) {
-      for (let p = 0; p < panels; p++) for (let r = 0; r < pr; r++) f[tOff + p * panelStride + r * 4] = 0;
-      continue;
+  const quads = kp >> 2;
+  const fullQuads = k >> 2;
+  for (let q = 0; q < quads; q++) {
+    const t0 = q * 4;
+    let o = base + q * pr * 4;
+    if (q < fullQuads) {
+      const s0 = t0 * rows;
+      const s1 = s0 + rows;
+      const s2 = s1 + rows;
+      const s3 = s2 + rows;
+      let c = 0;
+      for (let p = 0; p < full; p++, o += panelStride) {
+        for (let e = o; e < o + pr * 4; e += 4, c++) {
+          f[e] = src[s0 + c]!;
+          f[e + 1] = src[s1 + c]!;
+          f[e + 2] = src[s2 + c]!;
+          f[e + 3] = src[s3 + c]!;
+        }
+      }
+      // The last, partial panel: its missing rows are zero.
+      for (let e = o; full < panels && e < o + pr * 4; e += 4, c++) {
+        const inside = c < rows;
+        f[e] = inside ? src[s0 + c]! : 0;
+        f[e + 1] = inside ? src[s1 + c]! : 0;
+        f[e + 2] = inside ? src[s2 + c]! : 0;
+        f[e + 3] = inside ? src[s3 + c]! : 0;
+      }
+    } else {
+      // The quad past k's last multiple of 4, and padding quads: entry by entry, zero beyond k.
+      for (let p = 0; p < panels; p++, o += panelStride) {
+        for (let r = 0; r < pr; r++) {
+          const row = p * pr + r;
+          for (let e = 0; e < 4; e++) f[o + r * 4 + e] = row < rows && t0 + e < k ? src[(t0 + e) * rows + row]! : 0;
+        }
+      }
     }
-    const s = t * rows;
-    let o = tOff;
-    let c = s;
-    for (let p = 0; p < full; p++, o += panelStride) for (let r = 0; r < pr; r++) f[o + r * 4] = src[c++]!;
-    // The last, partial panel: its missing rows are zero.
-    if (full < panels) for (let r = 0; r < pr; r++) f[o + r * 4] = full * pr + r < rows ? src[c++]! : 0;
   }
 }

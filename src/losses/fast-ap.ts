@@ -7,6 +7,13 @@ import { gram, gramBackward } from './kernels/gram.js';
  * z_l = l·Δ, Δ = 4/bins, with the triangular kernel max(0, 1 − |d² − z_l|/Δ). Each item falls in
  * at most two adjacent bins, so a query costs O(B + bins) forward and backward, O(B²) in all
  * beside the shared matmul. The query itself is in neither histogram (standard convention).
+ *
+ * ∂L/∂s_qj depends only on j's lower bin l0 = ⌊d²/Δ⌋ and on whether j is a positive, so the
+ * backward pass computes it once per (bin, positive or not) and each pair just looks up the
+ * value of the slot it fell into during the forward pass (no second ⌊·⌋ or range test per pair).
+ * The product (G+Gᵀ)·X cannot be shortened that way: summing each query's x_j per slot first
+ * still adds every x_j once per query, B²·D additions, as many as the product's multiply-adds
+ * and without its SIMD kernel.
  */
 export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   const prec = { float32: ctx.precision === 'float32' };
@@ -16,12 +23,18 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
 
   const L = bins + 1;
   const delta = 4 / bins;
+  // Slots of one histogram: bin l at slot l + 2. A pair whose lower bin l0 is −1 or L−1 has one
+  // of its two weights off the end, and one with l0 further out both: l0 is clamped to [−2, L],
+  // so those weights land in the two slots at either end, which are never read. This keeps the
+  // per-pair work free of range tests. Negatives' slots come first, positives' W further.
+  const W = L + 4;
+  const hist = new Float64Array(2 * W);
+  // ∂L/∂s for a pair in slot k (its lower bin k − 2), negatives then positives as in `hist`.
+  const gSlot = new Float64Array(2 * W);
+  const slotOf = new Int32Array(n);
   // S is overwritten row by row with ∂L/∂S (query q reads and writes row q only).
   const s = gram(x, n, d, { ...prec, scratch: true });
-  const gRow = new Float64Array(n);
   const ap = new Float64Array(n).fill(NaN);
-  const hPos = new Float64Array(L);
-  const hNeg = new Float64Array(L);
   const cumPos = new Float64Array(L);
   const cumAll = new Float64Array(L);
   // ∂F/∂h⁺_l and ∂F/∂h⁻_l of the current query.
@@ -36,16 +49,16 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
       continue;
     }
     const c = classOf[q]!;
-    hPos.fill(0);
-    hNeg.fill(0);
+    hist.fill(0);
     for (let j = 0; j < n; j++) {
       if (j === q) continue;
       const u = (2 - 2 * s[row + j]!) / delta;
       const l0 = Math.floor(u);
       const frac = u - l0;
-      const h = classOf[j] === c ? hPos : hNeg;
-      if (l0 >= 0 && l0 < L) h[l0]! += 1 - frac;
-      if (l0 + 1 >= 0 && l0 + 1 < L) h[l0 + 1]! += frac;
+      const k = (classOf[j] === c ? W : 0) + (l0 < -2 ? 0 : l0 > L ? L + 2 : l0 + 2);
+      hist[k]! += 1 - frac;
+      hist[k + 1]! += frac;
+      slotOf[j] = k;
     }
     // FastAP_q = (1/N⁺) Σ_l f_l, f_l = h⁺_l·H⁺_l/H_l over active bins (h⁺_l·H⁺_l > 0, H_l > 0).
     // For active l: ∂f_l/∂h⁺_m = [m=l]·H⁺_l/H_l + [m≤l]·(h⁺_l − f_l)/H_l and ∂f_l/∂h⁻_m = −[m≤l]·f_l/H_l;
@@ -53,8 +66,9 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
     let cp = 0;
     let ca = 0;
     for (let l = 0; l < L; l++) {
-      cp += hPos[l]!;
-      ca += hPos[l]! + hNeg[l]!;
+      const hp = hist[W + l + 2]!;
+      cp += hp;
+      ca += hp + hist[l + 2]!;
       cumPos[l] = cp;
       cumAll[l] = ca;
     }
@@ -62,13 +76,14 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
     let sufPos = 0;
     let sufNeg = 0;
     for (let l = L - 1; l >= 0; l--) {
-      const f = hPos[l]! * cumPos[l]!;
+      const hp = hist[W + l + 2]!;
+      const f = hp * cumPos[l]!;
       const h = cumAll[l]!;
       let own = 0;
       if (f > 0 && h > 0) {
         const fl = f / h;
         fsum += fl;
-        sufPos += (hPos[l]! - fl) / h;
+        sufPos += (hp - fl) / h;
         sufNeg -= fl / h;
         own = cumPos[l]! / h;
       }
@@ -77,19 +92,16 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
     }
     ap[q] = fsum / nPos;
     // ∂L/∂s_qj = −1/(Q·N⁺) · Σ_l ∂F/∂h_l · ∂δ_l/∂u · ∂u/∂s, with ∂u/∂s = −2/Δ and
-    // ∂δ/∂u = −1 on bin l0, +1 on bin l0+1.
+    // ∂δ/∂u = −1 on bin l0, +1 on bin l0+1 (a bin off the end contributes 0).
     const scale = (-1 / (queries * nPos)) * (-2 / delta);
-    gRow[q] = 0;
-    for (let j = 0; j < n; j++) {
-      if (j === q) continue;
-      const u = (2 - 2 * s[row + j]!) / delta;
-      const l0 = Math.floor(u);
-      const coef = classOf[j] === c ? dPos : dNeg;
-      const lo = l0 >= 0 && l0 < L ? coef[l0]! : 0;
-      const hi = l0 + 1 >= 0 && l0 + 1 < L ? coef[l0 + 1]! : 0;
-      gRow[j] = scale * (hi - lo);
+    for (let k = 0; k < W - 1; k++) {
+      const lo = k - 2;
+      const hi = k - 1;
+      gSlot[k] = scale * ((hi >= 0 && hi < L ? dNeg[hi]! : 0) - (lo >= 0 && lo < L ? dNeg[lo]! : 0));
+      gSlot[W + k] = scale * ((hi >= 0 && hi < L ? dPos[hi]! : 0) - (lo >= 0 && lo < L ? dPos[lo]! : 0));
     }
-    s.set(gRow, row);
+    for (let j = 0; j < n; j++) s[row + j] = gSlot[slotOf[j]!]!;
+    s[row + q] = 0;
   }
   return { loss: 1 - meanValid(ap), grad: gramBackward(s, x, n, d, { ...prec, out: ctx.gradOut }), apPerQuery: ap };
 };

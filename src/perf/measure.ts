@@ -39,6 +39,12 @@ export async function measure(
 ): Promise<Pick<PerfRecord, 'medianMs' | 'minMs' | 'maxMs' | 'peakRssMb' | 'repeats'>> {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
+  const { times, peakRss } = await timeRepeats(fn, opts);
+  return summarize(times, peakRss);
+}
+
+/** The raw repeats of `measure` (ms, in the order taken) and the peak resident set in bytes. */
+export async function timeRepeats(fn: () => unknown | Promise<unknown>, opts: MeasureOptions): Promise<{ times: number[]; peakRss: number }> {
   let peak = process.memoryUsage().rss;
   const start = performance.now();
   for (let i = 0; i < opts.warmup; i++) {
@@ -55,9 +61,20 @@ export async function measure(
     peak = Math.max(peak, process.memoryUsage().rss);
     if (performance.now() - timedStart > opts.budgetMs) break;
   }
-  times.sort((a, b) => a - b);
-  const mid = times.length >> 1;
-  const median = times.length % 2 ? times[mid]! : (times[mid - 1]! + times[mid]!) / 2;
+  return { times, peakRss: peak };
+}
+
+/** Median, min and max (ms, rounded to 0.01) of at least one repeat; peak memory from bytes. */
+export function summarize(times: readonly number[], peakRssBytes: number): Pick<PerfRecord, 'medianMs' | 'minMs' | 'maxMs' | 'peakRssMb' | 'repeats'> {
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   const round = (x: number): number => Math.round(x * 100) / 100;
-  return { medianMs: round(median), minMs: round(times[0]!), maxMs: round(times[times.length - 1]!), peakRssMb: mb(peak), repeats: times.length };
+  return {
+    medianMs: round(median),
+    minMs: round(sorted[0]!),
+    maxMs: round(sorted[sorted.length - 1]!),
+    peakRssMb: Number.isNaN(peakRssBytes) ? NaN : mb(peakRssBytes),
+    repeats: sorted.length,
+  };
 }

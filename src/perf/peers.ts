@@ -5,9 +5,10 @@ import { createInterface, type Interface } from 'node:readline';
 
 /**
  * The PyTorch peers of `bench perf --peer torch`: peers/torch_losses.py, run by a python3 that
- * can import torch, as one child process answering one JSON line per case. It stays up for the
- * whole run, so each peer case is timed right after rankbench's own on the same batch (the
- * machine's load drifts; adjacent measurements compare best) and torch is imported once.
+ * can import torch, as one child process answering one JSON line per request. It stays up for
+ * the whole run, so each peer case is timed in rounds alternating with rankbench's own on the
+ * same batch (the machine's load drifts; interleaved measurements compare best) and torch is
+ * imported once.
  */
 
 /** Where the peer script lives: peers/ at the package root (two levels above src/perf or dist/perf). */
@@ -44,10 +45,22 @@ export interface PeerRequest {
   repeats: number;
   budgetMs: number;
   threads: number;
+  /** A later round on a batch already checked: no check, no warm-up, only the repeats. */
+  timeOnly?: boolean;
 }
 
 export type PeerAnswer =
-  | { ok: true; peerLoss: number; medianMs: number; minMs: number; maxMs: number; repeats: number }
+  | {
+      ok: true;
+      /** The peer's loss with checkParams; null on a timeOnly round. */
+      peerLoss: number | null;
+      medianMs: number;
+      minMs: number;
+      maxMs: number;
+      repeats: number;
+      /** Every repeat, in the order taken. */
+      timesMs: number[];
+    }
   | { ok: false; error: string; peerLoss?: number };
 
 export class TorchPeer {

@@ -14,8 +14,8 @@ import { evaluateQueryGallery, evaluateRetrieval } from '../metrics/retrieval.js
 import { DEFAULT_TRAIN_CONFIG } from '../train/config.js';
 import { train } from '../train/train.js';
 import { blockLabels, randomUnitRows, roundRobinLabels } from './inputs.js';
-import { measure, type MeasureOptions, type PerfRecord } from './measure.js';
-import type { TorchPeer } from './peers.js';
+import { measure, summarize, timeRepeats, type MeasureOptions, type PerfRecord } from './measure.js';
+import type { PeerAnswer, TorchPeer } from './peers.js';
 import { runFaissPeer } from './faiss-peer.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
 
@@ -36,7 +36,7 @@ export interface SuiteContext {
   emit: (r: PerfRecord) => void;
   /** Progress for a person watching; silent in CI. */
   note: (s: string) => void;
-  /** PyTorch peers, timed right after each fused case they have a peer for (`--peer torch`). */
+  /** PyTorch peers, timed in rounds alternating with each fused case they have a peer for (`--peer torch`). */
   peer?: TorchPeer;
   /** Where the peer reads each batch from. */
   scratchDir?: string;
@@ -56,7 +56,7 @@ const TENSOR_PREDICTED_MAX_MS = 60_000;
  */
 const TENSOR_MAX_CUBE_BYTES: Record<string, number> = { wasm: 256 * 2 ** 20, default: 1.5 * 2 ** 30 };
 
-/** The peers' settings: float32 PyTorch on 2 threads (this project's reference machine), up to 30 repeats. */
+/** The peers' settings: float32 PyTorch on 2 threads (this project's reference machine), up to 30 repeats in 10 s. */
 const PEER_THREADS = 2;
 const PEER_BUDGET_MS = 10_000;
 
@@ -82,36 +82,76 @@ export async function fusedLossCases(ctx: SuiteContext): Promise<void> {
         // float64 products (`bench loss`, the parity tests) and float32 ones (what training runs).
         // The gradient goes to a reused buffer, as training's fusedCompute passes one.
         const gradOut = new Float64Array(B * D_LOSS);
-        const rows: PerfRecord[] = [];
-        for (const [impl, precision] of FUSED_PRECISIONS) {
-          const t = await measure(() => kernel(x, B, D_LOSS, labels, params, { rng, precision, gradOut }), { warmup: 5, repeats: 41, budgetMs: 5_000 });
-          rows.push({ suite: 'losses', name: plugin.name, impl, backend: 'js', B, D: D_LOSS, P, ...t });
-          ctx.emit(rows[rows.length - 1]!);
+        const cases = FUSED_PRECISIONS.map(([impl, precision]) => ({
+          impl,
+          run: () => kernel(x, B, D_LOSS, labels, params, { rng, precision, gradOut }),
+          times: [] as number[],
+          peak: 0,
+        }));
+        const peer = ctx.peer?.peers[plugin.name] ? ctx.peer : undefined;
+        const peerRounds = peer ? startPeer(ctx, peer, plugin.name, kernel, params, x, labels) : null;
+        // With a peer, ours and the peer's repeats alternate in ROUNDS rounds, so both sides are
+        // timed under the same load (on a shared machine the load drifts within seconds, and one
+        // side timed in a quiet moment and the other in a busy one gave ratios 3× apart).
+        const rounds = peerRounds ? ROUNDS : 1;
+        const peerTimes: number[] = [];
+        let peerError = '';
+        let peerLoss = NaN;
+        let peerSpent = 0;
+        (globalThis as { gc?: () => void }).gc?.();
+        for (let round = 0; round < rounds; round++) {
+          for (const c of cases) {
+            const t = await timeRepeats(c.run, {
+              warmup: round === 0 ? FUSED_WARMUP : 0,
+              repeats: Math.ceil(FUSED_REPEATS / rounds),
+              budgetMs: FUSED_BUDGET_MS / rounds,
+            });
+            c.times.push(...t.times);
+            c.peak = Math.max(c.peak, t.peakRss);
+          }
+          // A slow peer (seconds a repeat) stops once its whole budget is spent, as before rounds.
+          if (peerRounds && !peerError && peerSpent < PEER_BUDGET_MS) {
+            const answer = await peerRounds(round);
+            if (!answer.ok) peerError = answer.error;
+            else {
+              peerTimes.push(...answer.timesMs);
+              peerSpent += answer.timesMs.reduce((a, b) => a + b, 0);
+              if (answer.peerLoss !== null) peerLoss = answer.peerLoss;
+            }
+          }
         }
-        if (ctx.peer?.peers[plugin.name]) await peerCase(ctx, ctx.peer, plugin.name, kernel, params, x, labels, rows);
+        const rows = cases.map((c) => ({ suite: 'losses', name: plugin.name, impl: c.impl, backend: 'js', B, D: D_LOSS, P, ...summarize(c.times, c.peak) }));
+        for (const r of rows) ctx.emit(r);
+        if (peer) emitPeer(ctx, peer, plugin.name, B, peerError, peerTimes, peerLoss, rows);
       }
     }
   }
 }
 
-/** Runs the PyTorch peer of one fused case on the same batch, after checking it computes the same loss. */
-async function peerCase(
-  ctx: SuiteContext,
-  peer: TorchPeer,
-  name: string,
-  kernel: LossKernel,
-  params: Params,
-  x: Float64Array,
-  labels: Int32Array,
-  ours: PerfRecord[],
-): Promise<void> {
+/** Rounds a fused case with a peer is measured in (ours, then the peer's, in each). */
+const ROUNDS = 6;
+/** Our repeats in all, and the time they may take, per precision. */
+const FUSED_WARMUP = 5;
+const FUSED_REPEATS = 42;
+const FUSED_BUDGET_MS = 5_000;
+/** The peer's repeats in all (PEER_BUDGET_MS bounds their time). */
+const PEER_REPEATS = 30;
+
+/** One round of the peer's repeats: the first also checks its loss against ours and warms up. */
+type PeerRounds = (round: number) => Promise<PeerAnswer>;
+
+/**
+ * Prepares the PyTorch peer of one fused case on the same batch: computes our loss for its
+ * agreement check and writes the batch where the peer reads it.
+ */
+function startPeer(ctx: SuiteContext, peer: TorchPeer, name: string, kernel: LossKernel, params: Params, x: Float64Array, labels: Int32Array): PeerRounds {
   const B = labels.length;
   ctx.note(`losses: ${name} peer torch B=${B}`);
   const checkParams = { ...params, ...peer.peers[name]!.check } as Params;
   const expect = kernel(x, B, D_LOSS, labels, checkParams, { rng: new Rng(0) }).loss;
   const file = join(ctx.scratchDir ?? tmpdir(), `batch-${B}.f64`);
   writeFileSync(file, new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
-  const answer = await peer.run({
+  const request = {
     loss: name,
     B,
     D: D_LOSS,
@@ -120,30 +160,30 @@ async function peerCase(
     params,
     checkParams,
     expect,
-    repeats: 30,
-    budgetMs: PEER_BUDGET_MS,
+    repeats: Math.ceil(PEER_REPEATS / ROUNDS),
+    budgetMs: PEER_BUDGET_MS / ROUNDS,
     threads: PEER_THREADS,
-  });
+  };
+  return (round) => peer.run(round === 0 ? request : { ...request, timeOnly: true });
+}
+
+/** The peer's row: its pooled repeats, and the ratio against our float32 row (the float64 one in the note). */
+function emitPeer(ctx: SuiteContext, peer: TorchPeer, name: string, B: number, error: string, times: number[], peerLoss: number, ours: PerfRecord[]): void {
   const base = { suite: 'losses', name, impl: 'peer', backend: 'torch', B, D: D_LOSS, P };
-  if (!answer.ok) {
-    ctx.emit({ ...base, ...skipped(), error: answer.error });
+  if (error || times.length === 0) {
+    ctx.emit({ ...base, ...skipped(), error: error || 'the peer returned no repeats' });
     return;
   }
-  // The ratio is against our float32 row (the peer is float32 too); the float64 one is in the note.
-  const ratio = (r: PerfRecord): number => Math.round((answer.medianMs / r.medianMs) * 10) / 10;
+  const t = summarize(times, NaN);
+  const ratio = (r: PerfRecord): number => Math.round((t.medianMs / r.medianMs) * 10) / 10;
   const f32 = ours.find((r) => r.impl === 'fused-f32') ?? ours[0]!;
   const f64 = ours.find((r) => r.impl === 'fused') ?? ours[0]!;
   const speedup = ratio(f32);
-  const { medianMs, minMs, maxMs, repeats } = answer;
   ctx.emit({
     ...base,
-    medianMs,
-    minMs,
-    maxMs,
-    repeats,
-    peakRssMb: NaN,
+    ...t,
     speedup,
-    error: `${peer.peers[name]!.peer}; same loss as ours (${answer.peerLoss.toPrecision(6)}); ours ${speedup}× faster (float64: ${ratio(f64)}×)`,
+    error: `${peer.peers[name]!.peer}; same loss as ours (${peerLoss.toPrecision(6)}); ours ${speedup}× faster (float64: ${ratio(f64)}×); ${ROUNDS} alternating rounds`,
   });
 }
 

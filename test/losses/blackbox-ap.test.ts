@@ -110,6 +110,49 @@ describe('blackbox-ap kernel', () => {
     });
   }
 
+  it('a class past the counting passes (over 16 items) beside small ones: both ways of ranking equal the brute force', () => {
+    // Class 0 has 20 items (binary searches), the others 2 to 4 (counting); ties from rounded coordinates.
+    const labels = Int32Array.from([...Array.from({ length: 20 }, () => 0), 1, 1, 2, 2, 2, 3, 3, 3, 3, 4]);
+    const n = labels.length;
+    const d = 3;
+    const x = randomUnit(n, d, 45).map((v) => Math.round(v * 4) / 4);
+    for (const margin of [0, 0.05]) {
+      const got = blackboxApKernel(x, n, d, labels, { lambda: 4, margin }, { rng: new Rng(9) });
+      const want = bruteBlackbox(x, n, d, labels, 4, margin, 9);
+      expect(Math.abs(got.loss - want.loss)).toBeLessThan(1e-14);
+      expect(
+        maxAbsDiff(
+          got.apPerQuery!.filter((v) => !Number.isNaN(v)),
+          want.ap.filter((v) => !Number.isNaN(v)),
+        ),
+      ).toBeLessThan(1e-14);
+      expect([...want.grad].some((v) => v !== 0)).toBe(true);
+      expect(maxAbsDiff(got.grad, want.grad)).toBeLessThan(1e-12);
+    }
+  });
+
+  it('a well-separated batch (most negatives below every positive) equals the brute force', () => {
+    // Six classes of four around their own centre: few negatives reach a positive, and the
+    // positives' moves cross few of them.
+    const n = 24;
+    const d = 6;
+    const centres = randomUnit(6, d, 46);
+    const noise = randomUnit(n, d, 47);
+    const x = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      let norm = 0;
+      for (let k = 0; k < d; k++) norm += (x[i * d + k] = centres[Math.floor(i / 4) * d + k]! + 0.35 * noise[i * d + k]!) ** 2;
+      for (let k = 0; k < d; k++) x[i * d + k]! /= Math.sqrt(norm);
+    }
+    const labels = Int32Array.from({ length: n }, (_, i) => Math.floor(i / 4));
+    for (const margin of [0, 0.02]) {
+      const got = blackboxApKernel(x, n, d, labels, { lambda: 4, margin }, { rng: new Rng(4) });
+      const want = bruteBlackbox(x, n, d, labels, 4, margin, 4);
+      expect(Math.abs(got.loss - want.loss)).toBeLessThan(1e-14);
+      expect(maxAbsDiff(got.grad, want.grad)).toBeLessThan(1e-12);
+    }
+  });
+
   it('margin noise comes from the run generator: same seed same loss, margin 0 ignores it', () => {
     const labels = unevenLabels();
     const n = labels.length;

@@ -69,6 +69,30 @@ describe('fast-ap kernel', () => {
     expect(Math.abs(got.loss - bruteFastAp(x, 5, 3, labels, 8).loss)).toBeLessThan(1e-13);
   });
 
+  it('pairs exactly on the first and last bin centres, and just past them, land where the kernel says', () => {
+    // Duplicates (d² = 0, bin 0 exactly), opposites (d² = 4, the last bin exactly), and a copy
+    // scaled by 1 + 2⁻²⁰ and its opposite (d² just below 0 and just above 4: partly off the ends).
+    const e = 1 + 2 ** -20;
+    const rows = [
+      [1, 0],
+      [1, 0],
+      [-1, 0],
+      [e, 0],
+      [-e, 0],
+      [0, 1],
+      [0, -1],
+      [0.6, 0.8],
+    ];
+    const x = Float64Array.from(rows.flat());
+    const labels = Int32Array.from([0, 0, 1, 0, 1, 2, 2, 0]);
+    for (const bins of [1, 2, 4, 10]) {
+      const got = fastApKernel(x, 8, 2, labels, { bins }, ctx);
+      const want = bruteFastAp(x, 8, 2, labels, bins);
+      expect(Math.abs(got.loss - want.loss)).toBeLessThan(1e-13);
+      expect(maxAbsDiff(got.apPerQuery!, want.ap)).toBeLessThan(1e-13);
+    }
+  });
+
   for (const bins of [5, 10, 20]) {
     it(`gradient equals central finite differences (bins=${bins})`, () => {
       const labels = unevenLabels();
