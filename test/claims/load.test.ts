@@ -1,16 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
 import { loadExperiment } from '../../src/experiments/load.js';
-import { fixtureRegistry, tempDir, writeYaml } from '../experiments/helpers.js';
+import { BASE_EXPERIMENT, fixtureRegistry, tempDir, writeYaml } from '../experiments/helpers.js';
 
 const registry = fixtureRegistry();
 const dir = tempDir();
 
-const BASE = `
-base:
-  dataset: { name: synthetic, params: { classes: 40, perClass: 4, dim: 8 } }
-  train: { model: linear, embeddingDim: 4, iterations: 3, batchSize: 8, perClass: 2 }
-  loss: { name: fake-ap, params: { tau: 0.05 } }
+const BASE = `${BASE_EXPERIMENT.trimEnd()}
 seeds: [0, 1, 2]
 sweep:
   grid: { loss.params.tau: [0.1, 0.01] }

@@ -1,33 +1,19 @@
 import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../src/core/errors.js';
 import { validate, type Json, type Node } from '../../src/core/shape.js';
 import { experimentFormat } from '../../src/experiments/format.js';
 import { loadExperiment } from '../../src/experiments/load.js';
 import { experimentSchema } from '../../src/experiments/schema.js';
 import { createLossRegistry } from '../../src/losses/index.js';
-import { fixtureRegistry, tempDir, writeYaml } from './helpers.js';
+import { fixtureRegistry, tempDir, writeYaml, BASE_EXPERIMENT, userErrorOf } from './helpers.js';
 
 const registry = fixtureRegistry();
 const dir = tempDir();
 
-const BASE = `
-base:
-  dataset: { name: synthetic, params: { classes: 40, perClass: 4, dim: 8 } }
-  train: { model: linear, embeddingDim: 4, iterations: 3, batchSize: 8, perClass: 2 }
-  loss: { name: fake-ap, params: { tau: 0.05 } }
-`;
+const BASE = BASE_EXPERIMENT;
 
-function errorOf(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    return e as UserError;
-  }
-  throw new Error('expected a UserError');
-}
+const errorOf = userErrorOf;
 
 describe('a malformed experiment file fails on one line: file, key path, value, what is allowed', () => {
   // Each message is written out in full: the file, the key path, the offending value (where there

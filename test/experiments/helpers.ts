@@ -2,6 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { expect } from 'vitest';
+import { UserError } from '../../src/core/errors.js';
 import { LossRegistry } from '../../src/losses/registry.js';
 import type { LossPlugin } from '../../src/losses/types.js';
 
@@ -34,4 +36,23 @@ export function fixtureRegistry(): LossRegistry {
     ]),
     fixture('fake-margin', [{ name: 'margin', type: 'number', default: 0.1, min: 0, doc: 'margin' }]),
   ]);
+}
+
+/** A minimal experiment's base (the fixture loss, a tiny synthetic dataset) that tests extend. */
+export const BASE_EXPERIMENT = `
+base:
+  dataset: { name: synthetic, params: { classes: 40, perClass: 4, dim: 8 } }
+  train: { model: linear, embeddingDim: 4, iterations: 3, batchSize: 8, perClass: 2 }
+  loss: { name: fake-ap, params: { tau: 0.05 } }
+`;
+
+/** The UserError `fn` throws (the test fails if it throws nothing or something else). */
+export function userErrorOf(fn: () => unknown): UserError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(UserError);
+    return e as UserError;
+  }
+  throw new Error('expected a UserError');
 }

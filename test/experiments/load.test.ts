@@ -1,20 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../src/core/errors.js';
 import { filterCells, loadExperiment } from '../../src/experiments/load.js';
 import type { CellConfig } from '../../src/experiments/types.js';
-import { fixtureRegistry, tempDir, writeYaml } from './helpers.js';
+import { fixtureRegistry, tempDir, writeYaml, BASE_EXPERIMENT, userErrorOf } from './helpers.js';
 
 const registry = fixtureRegistry();
 const dir = tempDir();
 
-const BASE = `
-base:
-  dataset: { name: synthetic, params: { classes: 40, perClass: 4, dim: 8 } }
-  train: { model: linear, embeddingDim: 4, iterations: 3, batchSize: 8, perClass: 2 }
-  loss: { name: fake-ap, params: { tau: 0.05 } }
-`;
+const BASE = BASE_EXPERIMENT;
 
 function load(name: string, text: string, extra: Omit<Parameters<typeof loadExperiment>[1], 'registry'> = {}) {
   return loadExperiment(writeYaml(dir, name, text), { registry, ...extra });
@@ -41,15 +35,7 @@ function sha12(v: unknown): string {
     .slice(0, 12);
 }
 
-function errorOf(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    return e as UserError;
-  }
-  throw new Error('expected a UserError');
-}
+const errorOf = userErrorOf;
 
 describe('grid expansion', () => {
   const text = `${BASE}
