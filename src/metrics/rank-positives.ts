@@ -50,6 +50,11 @@ type Row = Float32Array | Float64Array;
 export class PositiveRanker {
   private scores: Float64Array;
   private pos: Int32Array;
+  /**
+   * Difference arrays over the sorted positives of the items compared one by one: an item adds
+   * 1 to atLeast (and to ahead) of a contiguous run of positives, as +1 at its start and −1
+   * after its end, so a run of many tied positives costs O(1) per item rather than O(run).
+   */
   private tieGe: Float64Array;
   private tieAhead: Float64Array;
   private order: Int32Array;
@@ -73,8 +78,8 @@ export class PositiveRanker {
     const cap = Math.max(1, maxPositives);
     this.scores = new Float64Array(cap);
     this.pos = new Int32Array(cap);
-    this.tieGe = new Float64Array(cap);
-    this.tieAhead = new Float64Array(cap);
+    this.tieGe = new Float64Array(cap + 1);
+    this.tieAhead = new Float64Array(cap + 1);
     this.order = new Int32Array(cap);
     this.loB = new Int32Array(cap);
     this.hiB = new Int32Array(cap);
@@ -106,9 +111,9 @@ export class PositiveRanker {
     for (let k = 0; k < m; k++) {
       ps[k] = scores[ord[k]!]!;
       pp[k] = pos[ord[k]!]!;
-      tieGe[k] = 0;
-      tieAhead[k] = 0;
     }
+    tieGe.fill(0, 0, m + 1);
+    tieAhead.fill(0, 0, m + 1);
     const delta = exact ? exact.delta : 0;
     // Buckets -1..top, stored at index b+1. Items sharing a bucket with a positive (about
     // len·m/top of them) are compared one by one, and the bucket tables cost about top: their
@@ -148,21 +153,7 @@ export class PositiveRanker {
       const { cand, candBucket } = kernel;
       for (let c = 0; c < count; c++) {
         const j = cand[c]!;
-        if (j === skip) continue;
-        // Inline fast path: the item is clearly above or below each covering positive.
-        const b = candBucket[c]!;
-        const v = row[j]!;
-        const last = lastPos[b]!;
-        for (let k = firstPos[b]!; k <= last; k++) {
-          const p = ps[k]!;
-          if (v > p + delta) {
-            tieGe[k]!++;
-            tieAhead[k]!++;
-          } else if (v >= p - delta) {
-            compareNear(near, j, b, k);
-            break;
-          }
-        }
+        if (j !== skip) place(near, j, row[j]!, candBucket[c]!);
       }
       if (skip >= 0 && skip < len) hist[bucketOf(row[skip]!, lo, scale, ceil)]!--;
     } else if (skip >= 0 && skip < len) {
@@ -172,12 +163,20 @@ export class PositiveRanker {
       histogramPass(row, 0, len, lo, scale, ceil, hist, near);
     }
     // Items in buckets above a positive's interval are strictly above it; suffix-sum them.
+    let ge = 0;
+    let ahead = 0;
+    for (let k = 0; k < m; k++) {
+      ge += tieGe[k]!;
+      ahead += tieAhead[k]!;
+      this.atLeast[k] = ge;
+      this.ahead[k] = ahead;
+    }
     let run = 0;
     let b = top + 1;
     for (let k = m - 1; k >= 0; k--) {
       while (b > hiB[k]!) run += hist[b--]!;
-      this.atLeast[k] = run + tieGe[k]!;
-      this.ahead[k] = run + tieAhead[k]!;
+      this.atLeast[k]! += run;
+      this.ahead[k]! += run;
     }
   }
 
@@ -235,31 +234,75 @@ function histogramPass(row: Row, from: number, to: number, lo: number, scale: nu
   for (let j = from; j < to; j++) {
     const b = bucketOf(row[j]!, lo, scale, ceil);
     hist[b]!++;
-    if (firstPos[b]! >= 0) compareNear(near, j, b);
+    if (firstPos[b]! >= 0) place(near, j, row[j]!, b);
   }
 }
 
-/** Item j (in bucket b) against every positive from the `from`-th on whose interval covers b. */
-function compareNear(near: Near, j: number, b: number, from = near.firstPos[b]!): void {
-  const { ps, pp, delta, exact, tieGe, tieAhead } = near;
-  const approx = near.row[j];
-  let s = NaN;
-  for (let k: number | undefined = from, last = near.lastPos[b]; k! <= last!; k!++) {
-    const p = ps[k!];
-    if (approx! > p! + delta) {
-      tieGe[k!]! += 1;
-      tieAhead[k!]! += 1;
-    } else if (approx! >= p! - delta) {
-      if (s !== s) s = (exact ? exact.score(j) : approx)!;
-      if (s > p!) {
-        tieGe[k!]! += 1;
-        tieAhead[k!]! += 1;
-      } else if (s === p) {
-        tieGe[k!]! += 1;
-        if (j < pp[k!]!) tieAhead[k!]! += 1;
-      }
+/**
+ * Item j (row score v, in bucket b) against the positives whose interval covers b, a run
+ * [first, last] of the sorted positives: it is strictly above a prefix of them, tied with a
+ * middle part, below the rest. Each part is found by scanning (binary search past a few
+ * positives), and counted as a range in the difference arrays.
+ */
+function place(near: Near, j: number, v: number, b: number): void {
+  const { ps, pp, delta, tieGe, tieAhead } = near;
+  const first = near.firstPos[b]!;
+  const end = near.lastPos[b]! + 1;
+  // Positives [first, k) lie clearly below the item, even allowing for the row's error.
+  let k = first;
+  if (end - first <= 4) {
+    while (k < end && v > ps[k]! + delta) k++;
+  } else {
+    let hi = end;
+    while (k < hi) {
+      const mid = (k + hi) >>> 1;
+      if (v > ps[mid]! + delta) k = mid + 1;
+      else hi = mid;
     }
   }
+  if (k === end || v < ps[k]! - delta) {
+    addRun(tieGe, tieAhead, first, k);
+    return;
+  }
+  const s = near.exact ? near.exact.score(j) : v;
+  // Within [k, end): strictly below s up to a, equal to s up to c.
+  const a = firstIndex(ps, k, end, s, false);
+  const c = firstIndex(ps, a, end, s, true);
+  addRun(tieGe, tieAhead, first, a);
+  if (c > a) {
+    tieGe[a]! += 1;
+    tieGe[c]! -= 1;
+    // Tied positives are sorted by position descending; j is ahead of those placed after it.
+    let e = a;
+    let hi = c;
+    while (e < hi) {
+      const mid = (e + hi) >>> 1;
+      if (j < pp[mid]!) e = mid + 1;
+      else hi = mid;
+    }
+    tieAhead[a]! += 1;
+    tieAhead[e]! -= 1;
+  }
+}
+
+/** The item is strictly above positives [from, to): both counts of each go up by one. */
+function addRun(ge: Float64Array, ahead: Float64Array, from: number, to: number): void {
+  if (to <= from) return;
+  ge[from]! += 1;
+  ge[to]! -= 1;
+  ahead[from]! += 1;
+  ahead[to]! -= 1;
+}
+
+/** First index in [lo, hi) of the ascending ps with ps ≥ s (or > s when `strict`); hi when none. */
+function firstIndex(ps: Float64Array, lo: number, hi: number, s: number, strict: boolean): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const p = ps[mid]!;
+    if (strict ? p <= s : p < s) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** AP of one score row (scikit-learn ties); `relevant[j]` marks positives; NaN without positives. */

@@ -135,6 +135,21 @@ describe('evaluateRetrieval', () => {
     }
   }, 120_000);
 
+  it('is exact on collapsed embeddings (every score tied), with either kernel', async () => {
+    // Every item ties with every positive: each query's AP is R / (n − 1), and the first positive
+    // in the index order decides Recall@K (ties broken by index).
+    const n = 240,
+      d = 5;
+    const x = new Float64Array(n * d).fill(0.3);
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 6);
+    const ks = [1, 5, 10];
+    const want = bruteRetrieval(x, n, d, labels, ks);
+    expect(want.map).toBeCloseTo(39 / 239, 12);
+    for (const precision of ['f32', 'f64'] as const) {
+      expectClose(await evaluateRetrieval(x, n, d, labels, { k: ks, workers: 1, precision }), want);
+    }
+  });
+
   it('is exact with the float32 kernel on near-ties below float32 resolution', async () => {
     // Scores differ only at ~1e-9 relative: float32 alone would tie or misorder them, so this
     // passes only if items within the kernel's error bound are rescored in float64.
