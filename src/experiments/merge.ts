@@ -24,15 +24,35 @@ export function planPath(resultsDir: string, experiment: string, engine: ShardPl
   return join(experimentDir(resultsDir, experiment), engine, 'plan.json');
 }
 
+/**
+ * A plan.json's contents, or null when it is not one (damaged or edited): the plan only lets a
+ * merge name the task and log that owed a missing cell, so a bad one is ignored, not fatal.
+ */
+export function parsePlan(text: string): ShardPlan | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  const optionalText = (x: unknown) => x === undefined || typeof x === 'string';
+  if (o.engine !== 'slurm' && o.engine !== 'k8s') return null;
+  if (typeof o.tasks !== 'number' || !Number.isInteger(o.tasks) || o.tasks < 1) return null;
+  if (!optionalText(o.logPattern) || !optionalText(o.jobId)) return null;
+  return {
+    engine: o.engine,
+    tasks: o.tasks,
+    ...(o.logPattern !== undefined ? { logPattern: o.logPattern as string } : {}),
+    ...(o.jobId !== undefined ? { jobId: o.jobId as string } : {}),
+  };
+}
+
 function readPlan(resultsDir: string, experiment: string): ShardPlan | null {
   for (const engine of ['slurm', 'k8s'] as const) {
     const p = planPath(resultsDir, experiment, engine);
-    if (!existsSync(p)) continue;
-    try {
-      return JSON.parse(readFileSync(p, 'utf8')) as ShardPlan;
-    } catch {
-      return null;
-    }
+    if (existsSync(p)) return parsePlan(readFileSync(p, 'utf8'));
   }
   return null;
 }
