@@ -83,8 +83,8 @@ describe('bench perf', () => {
     expect(bad.stderr.trim()).toBe('bench: --peer: "numpy" is not allowed; expected torch, faiss or both comma-separated');
   });
 
-  // Needs python3 with torch (Debian's python3-torch); CI without it skips this.
-  it.skipIf(findTorchPython() === null)(
+  // Needs python3 with torch (Debian's python3-torch, which .ci/run installs): skipped without it, except under CI.
+  it.skipIf(findTorchPython() === null && !process.env.CI)(
     'the peer script times a loss only after it agrees with ours on the batch',
     async () => {
       const peer = await TorchPeer.start(findTorchPython()!);
@@ -135,7 +135,7 @@ describe('bench perf', () => {
     60_000,
   );
 
-  it.skipIf(findTorchPython() === null)(
+  it.skipIf(findTorchPython() === null && !process.env.CI)(
     'with a peer, ours and the peer are timed in alternating rounds and each row pools its rounds',
     () => {
       const r = bench('--suite', 'losses', '--sizes', '12', '--loss', 'fast-ap', '--tensor-backends', '', '--peer', 'torch', '--json');

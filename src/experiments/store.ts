@@ -76,11 +76,19 @@ export function readAllCellResults(resultsDir: string, experiment: string): Cell
  * belongs to another id (edited by hand) counts as unfinished, so the cell is run again.
  */
 export function readCellResult(resultsDir: string, experiment: string, id: string): CellResult | null {
-  const path = cellPath(resultsDir, experiment, id);
+  const r = readCellFile(cellPath(resultsDir, experiment, id));
+  return r && r.id === id ? r : null;
+}
+
+/**
+ * A cell file's result (non-finite numbers restored), or null when the file is missing, does
+ * not parse or is no finished result; the runner, merge and the report all read cells here.
+ */
+export function readCellFile(path: string): CellResult | null {
   if (!existsSync(path)) return null;
   try {
-    const r = JSON.parse(readFileSync(path, 'utf8'), reviver) as CellResult;
-    return r && r.id === id && r.metrics && r.untrained ? r : null;
+    const r = JSON.parse(readFileSync(path, 'utf8'), reviver) as CellResult | null;
+    return r && typeof r.id === 'string' && r.metrics && r.untrained ? r : null;
   } catch {
     return null;
   }

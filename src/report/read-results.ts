@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError, show } from '../core/errors.js';
 import { readContractCsv, type ReadContext, type Row, type Value } from '../experiments/contract.js';
 import { readManifest, type Manifest } from '../experiments/manifest-file.js';
+import { readCellFile } from '../experiments/store.js';
 
 /**
  * A results.csv / summary.csv value as the contract types it (experiments/contract.ts), except
@@ -76,37 +77,28 @@ function toValue(v: unknown): Value {
   return JSON.stringify(v);
 }
 
-/** Reads one cell file; a torn or foreign file is skipped rather than failing the whole report. */
+/** One cell file as the report draws it; a torn or foreign file is skipped rather than failing the whole report. */
 function readCell(path: string): CellRecord | null {
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-  if (typeof raw?.id !== 'string') return null;
+  const cell = readCellFile(path);
+  if (!cell) return null;
   const swept: Record<string, Value> = {};
-  if (raw.swept && typeof raw.swept === 'object') {
-    for (const [k, v] of Object.entries(raw.swept as Record<string, unknown>)) swept[k] = toValue(v);
-  }
+  for (const [k, v] of Object.entries(cell.swept ?? {})) swept[k] = toValue(v);
   const curve: CurvePoint[] = [];
-  if (Array.isArray(raw.curve)) {
-    for (const p of raw.curve as Record<string, unknown>[]) {
-      const step = finite(p?.step);
-      if (step === null) continue;
-      curve.push({ step, loss: finite(p.loss), apEstimate: finite(p.apEstimate) });
-    }
+  for (const p of Array.isArray(cell.curve) ? cell.curve : []) {
+    const step = finite(p?.step);
+    if (step === null) continue;
+    curve.push({ step, loss: finite(p.loss), apEstimate: finite(p.apEstimate) });
   }
-  const est = raw.apEstimate as { includeQuery?: unknown } | null | undefined;
+  const includeQuery = cell.apEstimate?.includeQuery;
   return {
-    id: raw.id,
-    dataset: String(raw.dataset ?? ''),
-    loss: String(raw.loss ?? ''),
-    seed: finite(raw.seed),
+    id: cell.id,
+    dataset: String(cell.dataset ?? ''),
+    loss: String(cell.loss ?? ''),
+    seed: finite(cell.seed),
     swept,
-    includeQuery: typeof est?.includeQuery === 'boolean' ? est.includeQuery : null,
+    includeQuery: typeof includeQuery === 'boolean' ? includeQuery : null,
     curve,
-    exampleBatch: readBatch(raw.exampleBatch),
+    exampleBatch: readBatch(cell.exampleBatch),
   };
 }
 
