@@ -1,6 +1,5 @@
 import v8 from 'node:v8';
-import { Code, V128, op, wasmModule } from './wasm-asm.js';
-import { validate } from './wasm-asm.js';
+import { Code, V128, op, validate, wasmModule } from './wasm-asm.js';
 
 /**
  * Relaxed SIMD (fused multiply-add) for kernels whose results tolerate either rounding: the

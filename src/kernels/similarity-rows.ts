@@ -152,12 +152,12 @@ function gramFunction(rowLen: number, p: Precision, fma: boolean): WasmFunction 
 
 /**
  * histogram(row, len, lo, scale, ceil, hist, firstPos, cand, candBucket) → count: for each
- * j < len with s = row[j] (as f64), bucket b = clamp(floor((s − lo)·scale), −1, ceil) + 1 with
- * ceil = top + 0.5 (equal to rank-positives.ts's bucketOf: the same f64 operations, and for
- * every v, trunc(clamp(floor(v), −1, top + 0.5)) = trunc(clamp(v, −1.5, top + 0.5)) when v is
- * clamped to −1.5 below 0), then hist[b]++, and j with its bucket is appended to cand and
- * candBucket when firstPos[b] ≥ 0 (a bucket near a positive). Byte addresses; hist, firstPos,
- * cand and candBucket are i32 arrays.
+ * j < len with s = row[j] (as f64) and v = (s − lo)·scale, bucket b = trunc(min(max(floor(v), −1),
+ * ceil)) + 1 with ceil = top + 0.5; then hist[b]++, and j with its bucket is appended to cand
+ * and candBucket when firstPos[b] ≥ 0 (a bucket near a positive). That is the bucket
+ * rank-positives.ts's bucketOf gives, from the same f64 operations: v < 0 goes to bucket 0 in
+ * both, floor and trunc agree for v ≥ 0, and both stop at top + 1. Byte addresses; hist,
+ * firstPos, cand and candBucket are i32 arrays.
  *
  * The bucket arithmetic runs on two items per f64x2 (four loaded per f32 vector); the appends
  * are branch-free (always written, the count advanced by the test), so a candidate costs no

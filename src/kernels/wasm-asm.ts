@@ -101,16 +101,10 @@ export const op = {
   f64x2PromoteLowF32x4: simd(0x5f),
   i32x4TruncSatF64x2SZero: simd(0xfc),
   i32x4ExtractLane: (lane: number) => simd(0x1b, lane),
-  i32x4Add: simd(0xae),
-  i32x4Splat: simd(0x11),
-  i32x4Shl: simd(0xab),
   /** Relaxed SIMD: a·b + c, fused or not as the engine chooses (both round at most as much as mul then add). */
   f32x4RelaxedMadd: simd(0x105),
-  i32Sub: [0x6b],
   i32And: [0x71],
   i32ShrU: [0x76],
-  i32Xor: [0x73],
-  i32LtS: [0x48],
 };
 
 /** Appends instructions (arrays of bytes) to a code buffer. */

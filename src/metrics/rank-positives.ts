@@ -146,7 +146,7 @@ export class PositiveRanker {
         lastPos[b] = k;
       }
     }
-    const near = { row, ps, pp, m, delta, exact, tieGe, tieAhead, firstPos, lastPos };
+    const near: Near = { ps, pp, delta, exact, tieGe, tieAhead, firstPos, lastPos };
     const kernel = this.kernel;
     if (kernel) {
       const count = kernel.run(row, len, lo, scale, ceil);
@@ -162,7 +162,7 @@ export class PositiveRanker {
     } else {
       histogramPass(row, 0, len, lo, scale, ceil, hist, near);
     }
-    // Items in buckets above a positive's interval are strictly above it; suffix-sum them.
+    // The items compared one by one: prefix sums of the difference arrays.
     let ge = 0;
     let ahead = 0;
     for (let k = 0; k < m; k++) {
@@ -171,6 +171,7 @@ export class PositiveRanker {
       this.atLeast[k] = ge;
       this.ahead[k] = ahead;
     }
+    // Items in buckets above a positive's interval are strictly above it; suffix-sum them.
     let run = 0;
     let b = top + 1;
     for (let k = m - 1; k >= 0; k--) {
@@ -215,11 +216,10 @@ function bucketOf(s: number, lo: number, scale: number, ceil: number): number {
   return (v | 0) + 1;
 }
 
+/** What `place` needs of the row being ranked. */
 interface Near {
-  row: Row;
   ps: Float64Array;
   pp: Int32Array;
-  m: number;
   delta: number;
   exact: ExactScores | null;
   tieGe: Float64Array;
@@ -272,7 +272,8 @@ function place(near: Near, j: number, v: number, b: number): void {
   if (c > a) {
     tieGe[a]! += 1;
     tieGe[c]! -= 1;
-    // Tied positives are sorted by position descending; j is ahead of those placed after it.
+    // Tied positives are sorted by position descending, so those at positions after j (which j
+    // precedes in the top-K order) are the first ones, [a, e).
     let e = a;
     let hi = c;
     while (e < hi) {
