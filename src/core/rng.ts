@@ -82,10 +82,12 @@ export class Rng {
     let s2 = this.s2 | 0;
     let s3 = this.s3 | 0;
     while (i < to) {
+      // u: uniforms until one is non-zero; then v: the next one.
       let u = 0;
-      do {
+      let v = -1;
+      while (v < 0) {
         const m = Math.imul(s1, 5);
-        u = (Math.imul((m << 7) | (m >>> 25), 9) >>> 0) / 4294967296;
+        const x = (Math.imul((m << 7) | (m >>> 25), 9) >>> 0) / 4294967296;
         const t = s1 << 9;
         s2 ^= s0;
         s3 ^= s1;
@@ -93,16 +95,9 @@ export class Rng {
         s0 ^= s3;
         s2 ^= t;
         s3 = (s3 << 11) | (s3 >>> 21);
-      } while (u === 0);
-      const m = Math.imul(s1, 5);
-      const v = (Math.imul((m << 7) | (m >>> 25), 9) >>> 0) / 4294967296;
-      const t = s1 << 9;
-      s2 ^= s0;
-      s3 ^= s1;
-      s1 ^= s2;
-      s0 ^= s3;
-      s2 ^= t;
-      s3 = (s3 << 11) | (s3 >>> 21);
+        if (u !== 0) v = x;
+        else u = x;
+      }
       const r = Math.sqrt(-2 * Math.log(u));
       out[i++] = r * Math.cos(2 * Math.PI * v);
       const second = r * Math.sin(2 * Math.PI * v);
