@@ -48,11 +48,15 @@ export interface RetrievalJob {
    * classes are small enough (positives per query < N/20) for it to pay.
    */
   precision?: 'auto' | Precision;
+  /** Filled in when given: where 'auto' left the f32 kernel for f64 (see evaluateBlocks). */
+  stats?: { switchedToF64At: number };
 }
 
 /** Exact float64 dot products of the current query against any gallery item, for the f32 kernel. */
 export class ExactDot implements ExactScores {
   delta = 0;
+  /** Scores computed so far. */
+  calls = 0;
   private qo = 0;
   constructor(
     private readonly qx: ArrayLike<number>,
@@ -65,6 +69,7 @@ export class ExactDot implements ExactScores {
   }
   /** Summed in the float64 kernel's order (even and odd terms apart, then added), so both kernels give the same exact score. */
   score(j: number): number {
+    this.calls++;
     const { qx, x, d, qo } = this;
     const jo = j * d;
     let even = 0;
@@ -180,19 +185,33 @@ export function evaluateBlocks(job: RetrievalJob, nextBlock: () => number): void
     for (let q = 0; q < qn; q++) pairs += (idx.count.get(qlabels[q]!) ?? 0) - (self ? 1 : 0);
   }
   const f32Pays = pairs / qn < n / 20;
-  const bound = useWasm && (wanted === 'f32' || (wanted === 'auto' && f32Pays)) ? f32Bound(x, n, d, queries) : null;
+  let bound = useWasm && (wanted === 'f32' || (wanted === 'auto' && f32Pays)) ? f32Bound(x, n, d, queries) : null;
   if (wanted === 'f32' && !bound) throw new Error('the f32 kernel is not usable for these embeddings (or without wasm)');
-  const precision: Precision = bound ? 'f32' : 'f64';
-  const sims = new SimilarityBlocks(x, n, d, Math.min(job.blockSize, qn), {
-    useWasm,
-    precision,
-    ...(queries ? { queries: { x: queries.x, n: qn } } : {}),
-  });
-  const ranker = new PositiveRanker(maxClass, sims.rowHistogram);
-  const exact = bound ? new ExactDot(queries ? queries.x : x, x, d) : null;
+  const kernel = (precision: Precision) =>
+    new SimilarityBlocks(x, n, d, Math.min(job.blockSize, qn), { useWasm, precision, ...(queries ? { queries: { x: queries.x, n: qn } } : {}) });
+  let sims = kernel(bound ? 'f32' : 'f64');
+  let ranker = new PositiveRanker(maxClass, sims.rowHistogram);
+  let exact = bound ? new ExactDot(queries ? queries.x : x, x, d) : null;
   const positives = new Int32Array(Math.max(1, maxClass));
+  if (job.stats) job.stats.switchedToF64At = -1;
+  // Items of the last block and float64 scores its positives took (the rest were rescorings).
+  let lastItems = 0;
+  let lastPositives = 0;
   for (let q0 = nextBlock(); q0 < qn; q0 = nextBlock()) {
     const count = Math.min(job.blockSize, qn - q0);
+    // Heavily tied scores (collapsed embeddings) put most items within the f32 bound of a
+    // positive, and each of those is rescored in float64 in JS: past one item in 20, 'auto'
+    // goes on with the f64 kernel, whose scores need no rescoring (the results are the same).
+    if (exact && wanted === 'auto' && exact.calls - lastPositives > lastItems / 20) {
+      sims = kernel('f64');
+      ranker = new PositiveRanker(maxClass, sims.rowHistogram);
+      exact = null;
+      bound = null;
+      if (job.stats) job.stats.switchedToF64At = q0;
+    }
+    if (exact) exact.calls = 0;
+    lastItems = count * n;
+    lastPositives = 0;
     const block = sims.compute(q0, count);
     for (let r = 0; r < count; r++) {
       const q = q0 + r;
@@ -211,6 +230,7 @@ export function evaluateBlocks(job: RetrievalJob, nextBlock: () => number): void
         continue;
       }
       if (exact) exact.setQuery(q, bound!(q));
+      lastPositives += m;
       ranker.rank(block.subarray(r * sims.stride, r * sims.stride + n), n, skip, positives, m, exact);
       out[o + SLOT_AP] = ranker.averagePrecision();
       // Sorted worst first: walk from the best positive down.

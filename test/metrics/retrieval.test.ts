@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultKs, evaluateRetrieval, retrievalPerQuery } from '../../src/metrics/retrieval.js';
+import { evaluateBlocks, SLOTS } from '../../src/metrics/retrieval-core.js';
 import { UserError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { bruteRetrieval, gaussianData, nearTieData, tiedData, type BruteRetrieval } from './oracle.js';
@@ -148,6 +149,30 @@ describe('evaluateRetrieval', () => {
     for (const precision of ['f32', 'f64'] as const) {
       expectClose(await evaluateRetrieval(x, n, d, labels, { k: ks, workers: 1, precision }), want);
     }
+  });
+
+  it("leaves the float32 kernel for float64 when ties make most items need rescoring ('auto'), with the same results", () => {
+    const n = 1200,
+      d = 6,
+      blockSize = 40;
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 40);
+    const run = (x: Float64Array, precision: 'auto' | 'f64') => {
+      const out = new Float64Array(n * SLOTS);
+      const stats = { switchedToF64At: -2 };
+      let next = 0;
+      evaluateBlocks({ x, n, d, labels, blockSize, out, precision, stats }, () => (next += blockSize) - blockSize);
+      return { out: Array.from(out), switchedAt: stats.switchedToF64At };
+    };
+    // Collapsed: every score tied, so every item is within the bound of every positive.
+    const collapsed = new Float64Array(n * d).fill(0.2);
+    const auto = run(collapsed, 'auto');
+    expect(auto.switchedAt).toBe(blockSize);
+    expect(auto.out).toEqual(run(collapsed, 'f64').out);
+    // Ordinary embeddings stay on float32 throughout.
+    const { x } = gaussianData(14, n, d, 40);
+    const plain = run(x, 'auto');
+    expect(plain.switchedAt).toBe(-1);
+    expect(plain.out).toEqual(run(x, 'f64').out);
   });
 
   it('is exact with the float32 kernel on near-ties below float32 resolution', async () => {
