@@ -9,6 +9,11 @@ export function sharedMemory(maxPages: number): WasmMemory {
   return new (wasmApi()!.Memory)({ initial: 1, maximum: maxPages, shared: true });
 }
 
+/** v rounded up to a multiple of m: padded row lengths, strides and block sizes of the kernels' layouts. */
+export function roundUp(v: number, m: number): number {
+  return Math.ceil(v / m) * m;
+}
+
 /** Grows `mem` so that it holds at least `bytes` bytes; returns its (possibly new) buffer. */
 export function ensureBytes(mem: WasmMemory, bytes: number): ArrayBufferLike {
   const have = mem.buffer.byteLength;

@@ -1,5 +1,6 @@
 import { Code, F64, I32, V128, op, wasmModule, type WasmFunction } from './wasm-asm.js';
 import { F32X4, F64X2, type VecType } from './simd.js';
+import { roundUp } from './memory.js';
 
 /**
  * The kernels of the exact retrieval evaluation (metrics/wasm-gram.ts): similarity blocks
@@ -49,11 +50,7 @@ export function rowAlign(p: Precision): number {
  */
 export function gramRoundingDepth(d: number, p: Precision): number {
   const lanes = VEC[p].lanes;
-  return 1 + roundUpTo(d, rowAlign(p)) / lanes + Math.log2(lanes);
-}
-
-function roundUpTo(v: number, m: number): number {
-  return Math.ceil(v / m) * m;
+  return 1 + roundUp(d, rowAlign(p)) / lanes + Math.log2(lanes);
 }
 
 /**

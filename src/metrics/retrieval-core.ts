@@ -185,7 +185,7 @@ export function evaluateBlocks(job: RetrievalJob, nextBlock: () => number): void
     for (let q = 0; q < qn; q++) pairs += (idx.count.get(qlabels[q]!) ?? 0) - (self ? 1 : 0);
   }
   const f32Pays = pairs / qn < n / 20;
-  let bound = useWasm && (wanted === 'f32' || (wanted === 'auto' && f32Pays)) ? f32Bound(x, n, d, queries) : null;
+  const bound = useWasm && (wanted === 'f32' || (wanted === 'auto' && f32Pays)) ? f32Bound(x, n, d, queries) : null;
   if (wanted === 'f32' && !bound) throw new Error('the f32 kernel is not usable for these embeddings (or without wasm)');
   const kernel = (precision: Precision) =>
     new SimilarityBlocks(x, n, d, Math.min(job.blockSize, qn), { useWasm, precision, ...(queries ? { queries: { x: queries.x, n: qn } } : {}) });
@@ -206,7 +206,6 @@ export function evaluateBlocks(job: RetrievalJob, nextBlock: () => number): void
       sims = kernel('f64');
       ranker = new PositiveRanker(maxClass, sims.rowHistogram);
       exact = null;
-      bound = null;
       if (job.stats) job.stats.switchedToF64At = q0;
     }
     if (exact) exact.calls = 0;

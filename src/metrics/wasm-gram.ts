@@ -15,16 +15,13 @@ import { MAX_BINS, type RowHistogram } from './rank-positives.js';
 import { instantiate, validate, type WasmMemory } from '../kernels/wasm-asm.js';
 import { F32X4, F64X2 } from '../kernels/simd.js';
 import { relaxedSimdAvailable } from '../kernels/relaxed-simd.js';
+import { roundUp } from '../kernels/memory.js';
 import { ITEM_ALIGN, QUERY_ALIGN, rowAlign, similarityModule, type Precision } from '../kernels/similarity-rows.js';
 
 /** Bytes of item rows processed together (sized for a typical 256 KiB+ L2). */
 const ITEM_CHUNK_BYTES = 128 * 1024;
 
 export { ITEM_ALIGN, QUERY_ALIGN, rowAlign, type Precision } from '../kernels/similarity-rows.js';
-
-export function roundUp(v: number, m: number): number {
-  return Math.ceil(v / m) * m;
-}
 
 type Scores = Float32Array | Float64Array;
 

@@ -1,7 +1,7 @@
 import { wasmApi, type WasmMemory } from '../../kernels/wasm-asm.js';
 import { F32X4, F64X2 } from '../../kernels/simd.js';
 import { MR, NR, tileModule } from '../../kernels/tile.js';
-import { ensureBytes, instantiateKernels, sharedMemory } from '../../kernels/memory.js';
+import { ensureBytes, instantiateKernels, roundUp, sharedMemory } from '../../kernels/memory.js';
 import { matmulBlockCount } from '../../kernels/matmul-blocks.js';
 import { KernelPool, threadCount } from '../../kernels/pool.js';
 import type { KernelExports } from '../../kernels/jobs.js';
@@ -93,8 +93,6 @@ export interface MatmulOptions {
   /** Force the plain-JS path (for tests and for comparison). */
   noSimd?: boolean;
 }
-
-const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
 
 /** C (m×n, row-major, written into `out`) = A·Bᵀ. */
 export function matmulABt(
