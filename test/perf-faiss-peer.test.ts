@@ -35,8 +35,8 @@ describe.skipIf(python === null && !process.env.CI)(`the faiss peer${python === 
       const r = runFaissPeer(python!, { x, labels, n, d: 2, k: 3, ks, threads: 1, repeats: 2, dir });
       expect(r.ok, JSON.stringify(r)).toBe(true);
       if (!r.ok) return;
-      expect(r.repeats).toBe(2);
-      expect(r.minMs).toBeLessThanOrEqual(r.medianMs);
+      expect(r.timesMs).toHaveLength(2);
+      for (const ms of r.timesMs) expect(ms).toBeGreaterThan(0);
       expect(r.recallAt).toEqual(want);
       // The case is not trivial: some query's nearest other item is of another class.
       expect(want['1']).toBeLessThan(1);

@@ -34,9 +34,7 @@ export interface FaissRequest {
   dir: string;
 }
 
-export type FaissAnswer =
-  | { ok: true; medianMs: number; minMs: number; maxMs: number; repeats: number; recallAt: Record<string, number | null>; faiss: string }
-  | { ok: false; error: string };
+export type FaissAnswer = { ok: true; timesMs: number[]; recallAt: Record<string, number | null>; faiss: string } | { ok: false; error: string };
 
 export function runFaissPeer(python: string, req: FaissRequest): FaissAnswer {
   const xFile = join(req.dir, `faiss-${req.n}.f32`);

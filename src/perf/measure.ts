@@ -64,6 +64,11 @@ export async function timeRepeats(fn: () => unknown | Promise<unknown>, opts: Me
   return { times, peakRss: peak };
 }
 
+/** How many times faster `ours` ran than `peer` (ratio of medians), to one decimal. */
+export function speedupOver(peerMedianMs: number, ourMedianMs: number): number {
+  return Math.round((peerMedianMs / ourMedianMs) * 10) / 10;
+}
+
 /** Median, min and max (ms, rounded to 0.01) of at least one repeat; peak memory from bytes. */
 export function summarize(times: readonly number[], peakRssBytes: number): Pick<PerfRecord, 'medianMs' | 'minMs' | 'maxMs' | 'peakRssMb' | 'repeats'> {
   const sorted = [...times].sort((a, b) => a - b);

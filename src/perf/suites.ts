@@ -14,7 +14,7 @@ import { evaluateQueryGallery, evaluateRetrieval } from '../metrics/retrieval.js
 import { DEFAULT_TRAIN_CONFIG } from '../train/config.js';
 import { train } from '../train/train.js';
 import { blockLabels, randomUnitRows, roundRobinLabels } from './inputs.js';
-import { measure, summarize, timeRepeats, type MeasureOptions, type PerfRecord } from './measure.js';
+import { measure, speedupOver, summarize, timeRepeats, type MeasureOptions, type PerfRecord } from './measure.js';
 import type { PeerAnswer, TorchPeer } from './peers.js';
 import { runFaissPeer } from './faiss-peer.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
@@ -175,7 +175,7 @@ function emitPeer(ctx: SuiteContext, peer: TorchPeer, name: string, B: number, e
     return;
   }
   const t = summarize(times, NaN);
-  const ratio = (r: PerfRecord): number => Math.round((t.medianMs / r.medianMs) * 10) / 10;
+  const ratio = (r: PerfRecord): number => speedupOver(t.medianMs, r.medianMs);
   const f32 = ours.find((r) => r.impl === 'fused-f32') ?? ours[0]!;
   const f64 = ours.find((r) => r.impl === 'fused') ?? ours[0]!;
   const speedup = ratio(f32);
@@ -318,15 +318,11 @@ function faissCase(
   };
   const worst = Math.max(...ks.map(gap));
   const agree = worst * N <= 2 ? 'same Recall@K as ours' : `Recall@K differs from ours by up to ${worst.toFixed(5)}`;
-  const speedup = Math.round((answer.medianMs / t.medianMs) * 10) / 10;
-  const ms = (v: number): number => Math.round(v * 100) / 100;
+  const theirs = summarize(answer.timesMs, NaN);
+  const speedup = speedupOver(theirs.medianMs, t.medianMs);
   ctx.emit({
     ...base,
-    medianMs: ms(answer.medianMs),
-    minMs: ms(answer.minMs),
-    maxMs: ms(answer.maxMs),
-    repeats: answer.repeats,
-    peakRssMb: NaN,
+    ...theirs,
     speedup,
     error: `faiss ${answer.faiss} IndexFlatIP, top ${k} only; ${agree}; our full evaluation ${speedup}× faster`,
   });
