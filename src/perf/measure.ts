@@ -64,6 +64,11 @@ export async function timeRepeats(fn: () => unknown | Promise<unknown>, opts: Me
   return { times, peakRss: peak };
 }
 
+/** Milliseconds as the tables show them: to 0.01. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
 /** How many times faster `ours` ran than `peer` (ratio of medians), to one decimal. */
 export function speedupOver(peerMedianMs: number, ourMedianMs: number): number {
   return Math.round((peerMedianMs / ourMedianMs) * 10) / 10;
@@ -74,11 +79,10 @@ export function summarize(times: readonly number[], peakRssBytes: number): Pick<
   const sorted = [...times].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  const round = (x: number): number => Math.round(x * 100) / 100;
   return {
-    medianMs: round(median),
-    minMs: round(sorted[0]!),
-    maxMs: round(sorted[sorted.length - 1]!),
+    medianMs: roundMs(median),
+    minMs: roundMs(sorted[0]!),
+    maxMs: roundMs(sorted[sorted.length - 1]!),
     peakRssMb: Number.isNaN(peakRssBytes) ? NaN : mb(peakRssBytes),
     repeats: sorted.length,
   };

@@ -14,7 +14,7 @@ import { evaluateQueryGallery, evaluateRetrieval } from '../metrics/retrieval.js
 import { DEFAULT_TRAIN_CONFIG } from '../train/config.js';
 import { train } from '../train/train.js';
 import { blockLabels, randomUnitRows, roundRobinLabels } from './inputs.js';
-import { measure, speedupOver, summarize, timeRepeats, type MeasureOptions, type PerfRecord } from './measure.js';
+import { measure, roundMs, speedupOver, summarize, timeRepeats, type MeasureOptions, type PerfRecord } from './measure.js';
 import type { PeerAnswer, TorchPeer } from './peers.js';
 import { runFaissPeer } from './faiss-peer.js';
 import type { RetrievalMetrics } from '../metrics/types.js';
@@ -376,9 +376,8 @@ export async function trainSuite(ctx: SuiteContext): Promise<void> {
           .slice(3)
           .sort((a, b) => a - b);
         if (!times.length) continue;
-        const r2 = (v: number): number => Math.round(v * 100) / 100;
-        const median = r2(times[times.length >> 1]!);
-        const rest = r2(median - lossOnly.medianMs - mm.medianMs);
+        const median = roundMs(times[times.length >> 1]!);
+        const rest = roundMs(median - lossOnly.medianMs - mm.medianMs);
         ctx.emit({
           suite: 'train',
           name: `mlp+${plugin.name}`,
@@ -388,8 +387,8 @@ export async function trainSuite(ctx: SuiteContext): Promise<void> {
           D: emb,
           P,
           medianMs: median,
-          minMs: r2(times[0]!),
-          maxMs: r2(times[times.length - 1]!),
+          minMs: roundMs(times[0]!),
+          maxMs: roundMs(times[times.length - 1]!),
           peakRssMb: Math.round(peak / 2 ** 20),
           repeats: times.length,
           error: `loss ${lossOnly.medianMs} + model matmuls ${mm.medianMs} ms; the other ${rest} ms: biases, ReLU, L2 normalisation and their gradients, Adam, batch copy`,
