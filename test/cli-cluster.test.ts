@@ -155,6 +155,62 @@ describe('bench slurm and bench k8s (no cluster needed)', () => {
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^bench: bench slurm: sbatch is not on PATH/)]);
   });
 
+  // Two losses, 5 trials each, 2 folds. tpe with initial 3 and batch 1 runs the trials in rounds
+  // {0,1,2}, {3}, {4}; random runs all 5 in one round (its proposals need no results).
+  const tuned = (strategy: string, seeds: string) =>
+    writeYaml(
+      dir,
+      `tuned-${strategy}`,
+      `
+base:
+  dataset: { name: synthetic, params: { classes: 36, perClass: 4, dim: 12, superClasses: 3 } }
+  train: { model: mlp, embeddingDim: 8, hidden: 16, iterations: 3, batchSize: 12, perClass: 2 }
+  loss: { name: smooth-ap }
+  eval: { k: [1] }
+seeds: ${seeds}
+tune:
+  budget: 5
+  strategy: ${strategy}
+  initial: 3
+  batch: 1
+  folds: 2
+  losses:
+    smooth-ap: { loss.params.tau: { min: 0.001, max: 0.5, log: true } }
+    fast-ap: { loss.params.bins: { min: 2, max: 20, log: true } }
+`,
+    );
+
+  it('a tuned experiment gets one task per cell that can run at once: its widest round or its test cells', () => {
+    const cases = [
+      // Widest round: 2 losses × 3 trials × 2 folds = 12 cells; test: 2 losses × 2 seeds = 4.
+      { file: tuned('tpe', '[0, 1]'), args: [], tasks: 12, round: 12, test: 4 },
+      // 10 seeds: 2 × 10 = 20 test cells outnumber the round's 12.
+      { file: tuned('tpe', '[0, 1]'), args: ['--seeds', '0,1,2,3,4,5,6,7,8,9'], tasks: 20, round: 12, test: 20 },
+      // One round of all 2 × 5 trials × 2 folds = 20 cells.
+      { file: tuned('random', '[0, 1]'), args: [], tasks: 20, round: 20, test: 4 },
+    ];
+    for (const c of cases) {
+      const r = bench(['slurm', c.file, '--results-dir', join(dir, 't'), ...c.args, '--dry-run']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(
+        `# up to ${c.round} tuning cell(s) per round (shared by every task) and ${c.test} test cell(s) (split between the tasks) in ${c.tasks} task(s)`,
+      );
+      expect(r.stdout).toContain(`--array=0-${c.tasks - 1}%${c.tasks} `);
+      const k = bench(['k8s', c.file, '--results-dir', join(dir, 't'), '--image', 'x', ...c.args, '--dry-run']);
+      expect(k.status, k.stderr).toBe(0);
+      const job = parseYaml(k.stdout.split('---\n')[0]!);
+      expect(job.spec).toMatchObject({ completions: c.tasks, parallelism: c.tasks });
+      expect(job.spec.template.spec.containers[0].env).toContainEqual({ name: 'RANKBENCH_SHARD_COUNT', value: String(c.tasks) });
+    }
+    expect(existsSync(join(dir, 't'))).toBe(false);
+  });
+
+  it('a tuned experiment refuses --only in one line, as bench run does', () => {
+    const r = bench(['slurm', tuned('tpe', '[0]'), '--only', 'seed=0', '--dry-run']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(['bench: --only: not allowed for an experiment with tune (its cells are the trials the search proposes)']);
+  });
+
   it('bench k8s writes an Indexed Job and a merge Job with batch/v1 Job fields', () => {
     const r = bench(['k8s', file, '--results-dir', join(dir, 'k'), '--image', 'registry.example/rb:1', '--parallel', '2', '--pvc', 'shared', '--cpu', '2']);
     expect(r.status, r.stderr).toBe(0);

@@ -65,11 +65,41 @@ export function selectionOptions(args: ExperimentArgs) {
   };
 }
 
-/** How many cells the flags select (loads and validates the experiment, runs nothing). */
-export async function countCells(args: ExperimentArgs): Promise<number> {
+/** A tuned experiment's cells are the trials its search proposes: --only cannot name them. */
+export function refuseOnlyForTune(args: ExperimentArgs): void {
+  if (asList(args.only)?.length) throw new UserError('--only: not allowed for an experiment with tune (its cells are the trials the search proposes)');
+}
+
+/** What the workers of a cluster job share: the default number of tasks and how to say it. */
+export interface ClusterWork {
+  /** The most cells that can run at once: more tasks than this only wait. */
+  tasks: number;
+  /** For the summary line, before "in N task(s)". */
+  what: string;
+}
+
+/**
+ * The work the flags select (loads and validates the experiment, runs nothing). A plain
+ * experiment's cells are all known and independent: one task per cell. A tuned one runs in
+ * rounds that every task works through together, each round's cells shared through claims
+ * (a round needs the results of the one before), then its test cells, split by shard: the most
+ * that can run at once is the larger of the widest round and the test cells.
+ */
+export async function clusterWork(args: ExperimentArgs): Promise<ClusterWork> {
+  const { hasTune, runTuning } = await import('../tuning/driver.js');
+  if (hasTune(args.experiment)) {
+    refuseOnlyForTune(args);
+    const { only: _only, ...sel } = selectionOptions(args);
+    const plan = (await runTuning(args.experiment, { ...sel, plan: true })).plan!;
+    return {
+      tasks: Math.max(plan.widestRound, plan.testCells),
+      what: `up to ${plan.widestRound} tuning cell(s) per round (shared by every task) and ${plan.testCells} test cell(s) (split between the tasks)`,
+    };
+  }
   const { loadExperiment, filterCells } = await import('../experiments/load.js');
   const { loadLossRegistry } = await import('../losses/index.js');
   const opts = selectionOptions(args);
   const { cells } = loadExperiment(args.experiment, { registry: await loadLossRegistry(opts.plugins), ...opts });
-  return filterCells(cells, opts.only).length;
+  const n = filterCells(cells, opts.only).length;
+  return { tasks: n, what: `${n} cell(s)` };
 }

@@ -198,6 +198,35 @@ function walk(node: Node, v: unknown, at: string, key: string | undefined, fail:
   }
 }
 
+/** What a key of an object shape tells a reader: its default, its doc and, for a scalar, the spec that checks it. */
+export interface FieldInfo {
+  name: string;
+  default: unknown;
+  doc?: string;
+  spec?: ValueSpec;
+}
+
+/**
+ * The keys of the object shape reached from `shape` through the object keys `path`, in order:
+ * for a command that lists what a file may say (bench list) from the same description that
+ * validates it. A path that does not lead to an object shape is a programming error.
+ */
+export function objectFields(shape: Node, path: readonly string[] = []): FieldInfo[] {
+  let node = shape;
+  for (const key of path) {
+    const next = node.kind === 'object' ? node.fields[key] : undefined;
+    if (!next) throw new Error(`objectFields: no object key ${key} in ${path.join('.')}`);
+    node = next.shape;
+  }
+  if (node.kind !== 'object') throw new Error(`objectFields: ${path.join('.') || 'the shape'} is a ${node.kind}, not an object`);
+  return Object.entries(node.fields).map(([name, { shape: f }]) => ({
+    name,
+    default: f.default,
+    ...(f.doc !== undefined ? { doc: f.doc } : {}),
+    ...(f.kind === 'value' ? { spec: f.spec } : {}),
+  }));
+}
+
 /** The JSON Schema of one parameter spec: type, range or values, default, description. */
 export function paramSchema(spec: ValueSpec): Json {
   const out: Json = { description: spec.doc, default: spec.default };

@@ -54,7 +54,10 @@ export interface RunOptions {
    * EXIT_INTERRUPTED. For the CLI; a library caller keeps its own signal handling.
    */
   handleSignals?: boolean;
-  /** Run these cells instead of loading `fileOrName` (a driver that makes its own, e.g. tuning). */
+  /**
+   * Run these cells instead of loading `fileOrName` (a driver that makes its own from
+   * loadExperiment's, e.g. tuning). They run as given: the loader is what validates a configuration.
+   */
   loaded?: LoadedExperiment;
   /** false: leave results.csv, summary.csv and manifest.json unwritten (the caller writes its own). */
   writeAggregates?: boolean;

@@ -1,5 +1,4 @@
 import type { ParamSpec } from '../core/params.js';
-import { resolveParams } from '../core/params.js';
 import type { ModelKind, TrainConfig } from './types.js';
 
 export const MODEL_KINDS: readonly ModelKind[] = ['linear', 'mlp', 'convnet'];
@@ -42,13 +41,5 @@ export const OPTIM_PARAM_SPECS: readonly ParamSpec[] = [
   { name: 'logEvery', type: 'integer', min: 1, default: D.logEvery, doc: 'record loss and AP estimate every this many steps' },
 ];
 
-/** Every field of a TrainConfig, for validation with resolveParams. */
+/** Every field of a TrainConfig: the rules the experiment loader checks each `train.*` value against. */
 export const TRAIN_PARAM_SPECS: readonly ParamSpec[] = [...MODEL_PARAM_SPECS, ...OPTIM_PARAM_SPECS];
-
-/**
- * Validates raw values (from an experiment file or `--set`) and fills the defaults; throws a
- * UserError naming `where`, the field, the value and what is allowed.
- */
-export function resolveTrainConfig(given: Record<string, unknown> | undefined, where = 'train'): TrainConfig {
-  return resolveParams(TRAIN_PARAM_SPECS, given, where) as unknown as TrainConfig;
-}

@@ -7,7 +7,6 @@ import type { LoadedDataset, Split } from '../data/types.js';
 import { lossFailure } from '../losses/plugin-errors.js';
 import type { LossPlugin } from '../losses/types.js';
 import { Adam } from './adam.js';
-import { resolveTrainConfig } from './config.js';
 import { createModel, type EmbeddingModel } from './models.js';
 import type { StepRecord, TrainConfig, TrainProgress } from './types.js';
 
@@ -103,31 +102,34 @@ function embedSplit(model: EmbeddingModel, split: Split): Float32Array {
  * backend gives a bit-identical curve and embeddings. The initial weights do not depend on
  * cfg.iterations: iterations = 0 gives exactly the model a run starts from.
  * The curve holds steps 1, every multiple of cfg.logEvery, and the last (steps count from 1).
+ * `cfg` is a validated TrainConfig: every configuration enters through the experiment loader
+ * (files, --set and the library API alike), which checks each field against TRAIN_PARAM_SPECS
+ * and names the file and key path; checking it again here would only repeat that with a worse
+ * message.
  */
 export async function train(cfg: TrainConfig, data: LoadedDataset, loss: LossPlugin, lossParams: Params, opts: TrainOptions = {}): Promise<TrainedModel> {
-  const c = resolveTrainConfig(cfg as unknown as Record<string, unknown>, 'train');
   checkData(data);
-  const root = new Rng(c.seed);
+  const root = new Rng(cfg.seed);
   const initRng = root.fork();
   const samplerSeed = root.nextUint32();
   const lossRng = new Rng(opts.rngSeed ?? root.nextUint32());
 
   const model = createModel(
-    { kind: c.model, inputDim: data.train.dim, embeddingDim: c.embeddingDim, hidden: c.hidden, imageShape: data.train.imageShape },
+    { kind: cfg.model, inputDim: data.train.dim, embeddingDim: cfg.embeddingDim, hidden: cfg.hidden, imageShape: data.train.imageShape },
     initRng,
   );
   const curve: StepRecord[] = [];
   let trainMs = 0;
   try {
-    if (c.iterations > 0) {
-      const sampler = new PKSampler(data.train.labels, c.batchSize, c.perClass, samplerSeed, { withReplacement: c.withReplacement });
-      const adam = new Adam(model.variables, { lr: c.lr, weightDecay: c.weightDecay });
+    if (cfg.iterations > 0) {
+      const sampler = new PKSampler(data.train.labels, cfg.batchSize, cfg.perClass, samplerSeed, { withReplacement: cfg.withReplacement });
+      const adam = new Adam(model.variables, { lr: cfg.lr, weightDecay: cfg.weightDecay });
       try {
         const t0 = performance.now();
-        const b = c.batchSize;
+        const b = cfg.batchSize;
         const d = data.train.dim;
         const xb = new Float32Array(b * d);
-        for (let step = 1; step <= c.iterations; step++) {
+        for (let step = 1; step <= cfg.iterations; step++) {
           // A fresh label array per step: a loss may keep a reference to it.
           const yb = new Int32Array(b);
           gatherRows(data.train, sampler.next(), xb, yb);
@@ -154,13 +156,13 @@ export async function train(cfg: TrainConfig, data: LoadedDataset, loss: LossPlu
             adam.step(model.variables.map((w) => grads[w.name] ?? tf.zerosLike(w)));
             return v;
           });
-          if (step === 1 || step % c.logEvery === 0 || step === c.iterations) {
+          if (step === 1 || step % cfg.logEvery === 0 || step === cfg.iterations) {
             const rec: StepRecord = { step, loss: value };
             const ap = apPerQuery ? nanMean(apPerQuery) : NaN;
             if (Number.isFinite(ap)) rec.apEstimate = ap;
             curve.push(rec);
           }
-          opts.onStep?.({ step, total: c.iterations, loss: value });
+          opts.onStep?.({ step, total: cfg.iterations, loss: value });
           // Lets timers and signal handlers run between steps (progress display, Ctrl-C).
           await new Promise<void>((r) => setImmediate(r));
         }

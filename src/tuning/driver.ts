@@ -12,7 +12,7 @@ import { runExperiment, type RunOptions } from '../experiments/runner.js';
 import { readCellResult } from '../experiments/store.js';
 import { cellMetric } from '../experiments/tables.js';
 import type { Cell, CellResult, ResolvedExperiment } from '../experiments/types.js';
-import { DEFAULT_TEST_SEEDS, readTuneSpec, roundOf, roundStart, type TuneSpec } from './spec.js';
+import { DEFAULT_TEST_SEEDS, readTuneSpec, roundBounds, type TuneSpec } from './spec.js';
 import type { Point } from './space.js';
 import { propose, trialRng, type Observation } from './strategies.js';
 import { writeTuningOutputs, type TuningOutputs } from './outputs.js';
@@ -63,7 +63,15 @@ export interface TuneResult {
   /** Written when every test cell is finished. */
   outputs: TuningOutputs | null;
   /** With `plan`: trials finished (replayed from the results folder) and to run, and the test runs to follow. */
-  plan?: { trialsDone: number; trialsTotal: number; cellsPerTrial: number; testCells: number; testDone: number };
+  plan?: {
+    trialsDone: number;
+    trialsTotal: number;
+    cellsPerTrial: number;
+    /** Cells of the largest round: the most tuning cells that can run at once. */
+    widestRound: number;
+    testCells: number;
+    testDone: number;
+  };
 }
 
 /** The metric a trial is judged by, from a cell's retrieval metrics. */
@@ -183,10 +191,8 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
 
   const trials: Trial[] = [];
   opts.onPhase?.('tuning');
-  const lastRound = roundOf(spec, spec.budget - 1);
-  for (let round = 0; round <= lastRound; round++) {
-    const start = roundStart(spec, round);
-    const end = round === lastRound ? spec.budget : roundStart(spec, round + 1);
+  const rounds = roundBounds(spec);
+  for (const [round, [start, end]] of rounds.entries()) {
     const roundTrials: Trial[] = [];
     for (const g of groups) {
       const history: Observation[] = trials.filter((t) => t.group === g).map((t) => ({ point: t.point, objective: t.objective }));
@@ -236,6 +242,7 @@ export async function runTuning(fileOrName: string, opts: TuneOptions = {}): Pro
       trialsDone: trials.length,
       trialsTotal: groups.length * spec.budget,
       cellsPerTrial: spec.folds,
+      widestRound: groups.length * spec.folds * Math.max(...rounds.map(([start, end]) => end - start)),
       testCells: groups.length * testSeeds.length,
       testDone: complete ? testCells.filter(isDone).length : 0,
     };

@@ -134,3 +134,9 @@ export function roundStart(spec: Pick<TuneSpec, 'strategy' | 'initial' | 'batch'
   if (round === 0) return 0;
   return spec.initial + (round - 1) * spec.batch;
 }
+
+/** Every round's trials [start, end) up to the budget: the trials that run together, in order. */
+export function roundBounds(spec: Pick<TuneSpec, 'strategy' | 'initial' | 'batch' | 'budget'>): Array<[number, number]> {
+  const last = roundOf(spec, spec.budget - 1);
+  return Array.from({ length: last + 1 }, (_, r) => [roundStart(spec, r), r === last ? spec.budget : roundStart(spec, r + 1)]);
+}

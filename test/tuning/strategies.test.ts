@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromUnit, toUnit, type Dimension, type Point } from '../../src/tuning/space.js';
 import { propose, trialRng, type Observation, type StrategyName } from '../../src/tuning/strategies.js';
+import { roundBounds } from '../../src/tuning/spec.js';
 
 const DIMS: Dimension[] = [
   { key: 'loss.params.tau', kind: 'range', min: 1e-4, max: 1, log: true, integer: false },
@@ -66,5 +67,18 @@ describe('search strategies', () => {
     // Regret is -best (the optimum is 0): the model's must be clearly smaller.
     expect(-mean(tpeBest)).toBeLessThan(0.6 * -mean(randomBest));
     expect(tpeBest.filter((b, i) => b > randomBest[i]!).length).toBeGreaterThan(seeds.length / 2);
+  });
+});
+
+describe('tuning rounds', () => {
+  it('tpe: the random trials together, then batches of `batch`, the last cut at the budget; random: one round', () => {
+    expect(roundBounds({ strategy: 'tpe', initial: 3, batch: 2, budget: 8 })).toEqual([
+      [0, 3],
+      [3, 5],
+      [5, 7],
+      [7, 8],
+    ]);
+    expect(roundBounds({ strategy: 'tpe', initial: 3, batch: 2, budget: 2 })).toEqual([[0, 2]]);
+    expect(roundBounds({ strategy: 'random', initial: 3, batch: 2, budget: 8 })).toEqual([[0, 8]]);
   });
 });

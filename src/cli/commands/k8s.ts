@@ -8,7 +8,7 @@ import { planPath, type ShardPlan } from '../../experiments/merge.js';
 import { experimentDir } from '../../experiments/store.js';
 import { selectionArgv } from '../../cluster/worker-command.js';
 import type { GlobalArgs } from '../context.js';
-import { countCells, experimentOptions, type ExperimentArgs } from '../experiment-args.js';
+import { clusterWork, experimentOptions, type ExperimentArgs } from '../experiment-args.js';
 
 interface K8sArgs extends ExperimentArgs {
   image: string;
@@ -27,7 +27,10 @@ const command: CommandModule<GlobalArgs, K8sArgs> = {
   builder: (y) =>
     experimentOptions(y)
       .option('image', { type: 'string', demandOption: true, describe: 'container image with rankbench installed (npx rankbench) and the experiment files' })
-      .option('tasks', { type: 'number', describe: 'indexes, each one shard of the cells (default: one per cell)' })
+      .option('tasks', {
+        type: 'number',
+        describe: 'indexes, each one shard of the cells (default: one per cell; with tune, one per cell that can run at once)',
+      })
       .option('parallel', { type: 'number', describe: 'pods running at once (default: all)' })
       .option('pvc', { type: 'string', default: 'rankbench-results', describe: 'PersistentVolumeClaim (ReadWriteMany) that holds the results folder' })
       .option('mount-path', { type: 'string', default: '/results', describe: 'where the claim is mounted in the pods (their --results-dir)' })
@@ -40,8 +43,8 @@ const command: CommandModule<GlobalArgs, K8sArgs> = {
       return v;
     };
     if (!args['mount-path'].startsWith('/')) throw new UserError(`--mount-path: ${show(args['mount-path'])} is not allowed; expected an absolute path`);
-    const cells = await countCells(args);
-    const tasks = int(args.tasks, 'tasks') ?? cells;
+    const work = await clusterWork(args);
+    const tasks = int(args.tasks, 'tasks') ?? work.tasks;
     const parallel = Math.min(int(args.parallel, 'parallel') ?? tasks, tasks);
     const name = experimentNameOf(args.experiment);
     // Paths inside the pod are the image's: the experiment and plugins as given, the results on the claim.
@@ -68,7 +71,7 @@ const command: CommandModule<GlobalArgs, K8sArgs> = {
     writeFileAtomic(planPath(args['results-dir'], name, 'k8s'), JSON.stringify(plan, null, 2) + '\n');
     process.stdout.write(
       [
-        `${name}: ${cells} cell(s) in ${tasks} index(es), ${parallel} at a time, results on claim ${args.pvc} at ${args['mount-path']}`,
+        `${name}: ${work.what} in ${tasks} index(es), ${parallel} at a time, results on claim ${args.pvc} at ${args['mount-path']}`,
         `wrote ${join(dir, 'job.yaml')} and ${join(dir, 'merge-job.yaml')}`,
         `submit: kubectl apply -f ${join(dir, 'job.yaml')} -f ${join(dir, 'merge-job.yaml')}`,
         `watch:  kubectl get job ${m.names.job} ${m.names.merge}; kubectl logs job/${m.names.merge}`,

@@ -3,21 +3,32 @@ import type { CommandModule } from 'yargs';
 import { describeAllowed, type ParamSpec } from '../../core/params.js';
 import { builtinDatasets } from '../../data/index.js';
 import { experimentCatalogue } from '../../experiments/file.js';
-import { PROTOCOL_SPECS } from '../../experiments/eval-protocol.js';
-import { EVAL_FIELDS } from '../../experiments/paths.js';
-import { DEFAULT_EVAL } from '../../experiments/resolve.js';
+import { experimentFormat } from '../../experiments/format.js';
+import { objectFields } from '../../core/shape.js';
 import { TRAIN_PARAM_SPECS } from '../../train/config.js';
 import { lossRegistry, type GlobalArgs } from '../context.js';
 
-function formatParams(params: readonly ParamSpec[], prefix = ''): string[] {
-  return params.map((p) => `    ${prefix}${p.name} = ${String(p.default)}  (${describeAllowed(p)})  ${p.doc}`);
+function shown(v: unknown): string {
+  return v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-/** The train.* keys an experiment may set (the seed comes from `seeds`), and the eval.* keys with their defaults. */
-function experimentKeys(): { train: ParamSpec[]; eval: Array<{ name: string; default: unknown }> } {
+function formatParams(params: readonly ParamSpec[], prefix = ''): string[] {
+  return params.map((p) => `    ${prefix}${p.name} = ${shown(p.default)}  (${describeAllowed(p)})  ${p.doc}`);
+}
+
+/**
+ * The train.* keys an experiment may set (the seed comes from `seeds`), and the eval.* keys read
+ * from the experiment format itself: the defaults it fills in and the rules it checks.
+ */
+function experimentKeys(): { train: ParamSpec[]; eval: Array<{ name: string; default: unknown; allowed?: string; doc?: string }> } {
   return {
     train: TRAIN_PARAM_SPECS.filter((s) => s.name !== 'seed'),
-    eval: EVAL_FIELDS.map((name) => ({ name, default: (DEFAULT_EVAL as unknown as Record<string, unknown>)[name] ?? null })),
+    eval: objectFields(experimentFormat, ['base', 'eval']).map((f) => ({
+      name: f.name,
+      default: f.default ?? null,
+      ...(f.spec ? { allowed: describeAllowed(f.spec) } : {}),
+      ...(f.doc !== undefined ? { doc: f.doc } : {}),
+    })),
   };
 }
 
@@ -46,8 +57,7 @@ const command: CommandModule<GlobalArgs, GlobalArgs & { json?: boolean }> = {
     const keys = experimentKeys();
     lines.push('', 'Experiment keys (base.train / base.eval in a file, or any key path in sweep, datasets[].set and --set):');
     lines.push(...formatParams(keys.train, 'train.'));
-    for (const e of keys.eval.filter((e) => !PROTOCOL_SPECS.some((s) => s.name === e.name))) lines.push(`    eval.${e.name} = ${JSON.stringify(e.default)}`);
-    lines.push(...formatParams(PROTOCOL_SPECS, 'eval.'));
+    for (const e of keys.eval) lines.push(`    eval.${e.name} = ${[shown(e.default), e.allowed && `(${e.allowed})`, e.doc].filter(Boolean).join('  ')}`);
     lines.push('', 'Experiments (bench run <name>):');
     for (const e of experimentCatalogue()) lines.push(`  ${e.name}: ${e.description.replace(/\s+/g, ' ').trim()}  [${relative(process.cwd(), e.file)}]`);
     process.stdout.write(lines.join('\n') + '\n');

@@ -9,7 +9,7 @@ import { formatSummary, formatVerdicts } from '../../experiments/summary-text.js
 import { hasTune, runTuning } from '../../tuning/driver.js';
 import { formatTuneSummary } from '../../tuning/text.js';
 import type { GlobalArgs } from '../context.js';
-import { experimentOptions, selectionOptions, type ExperimentArgs } from '../experiment-args.js';
+import { experimentOptions, refuseOnlyForTune, selectionOptions, type ExperimentArgs } from '../experiment-args.js';
 
 interface MergeArgs extends ExperimentArgs {
   partial: boolean;
@@ -36,6 +36,7 @@ const command: CommandModule<GlobalArgs, MergeArgs> = {
     if (hasTune(args.experiment)) {
       // A tuned experiment's cells are known only by replaying its search: when every trial and
       // test run is on disk, the tuning driver writes the outputs without training anything.
+      refuseOnlyForTune(args);
       const { only: _only, ...sel } = selectionOptions(args);
       const plan = (await runTuning(args.experiment, { ...sel, plan: true })).plan!;
       if (plan.trialsDone < plan.trialsTotal || plan.testDone < plan.testCells) {

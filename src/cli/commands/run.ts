@@ -14,7 +14,7 @@ import { buildReport, buildReportIndex } from '../../report/build.js';
 import { hasTune, runTuning } from '../../tuning/driver.js';
 import { formatTuneSummary } from '../../tuning/text.js';
 import type { GlobalArgs } from '../context.js';
-import { experimentOptions, selectionOptions, type ExperimentArgs } from '../experiment-args.js';
+import { experimentOptions, refuseOnlyForTune, selectionOptions, type ExperimentArgs } from '../experiment-args.js';
 
 interface RunArgs extends ExperimentArgs {
   force?: boolean;
@@ -92,7 +92,7 @@ const command: CommandModule<GlobalArgs, RunArgs> = {
     const t0 = Date.now();
     if (hasTune(args.experiment)) {
       // An experiment with `tune:` is a fair comparison: tuning on validation folds, then test runs.
-      if (Object.keys(opts.only).length) throw new UserError('--only: not allowed for an experiment with tune (its cells are the trials the search proposes)');
+      refuseOnlyForTune(args);
       const { only: _only, ...tuneOpts } = opts;
       const t = await runTuning(args.experiment, tuneOpts);
       const secs = ((Date.now() - t0) / 1000).toFixed(1);

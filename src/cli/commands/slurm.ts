@@ -7,7 +7,7 @@ import { UserError, show } from '../../core/errors.js';
 import { planPath } from '../../experiments/merge.js';
 import { experimentDir } from '../../experiments/store.js';
 import { asList, type GlobalArgs } from '../context.js';
-import { countCells, experimentOptions, type ExperimentArgs } from '../experiment-args.js';
+import { clusterWork, experimentOptions, type ExperimentArgs } from '../experiment-args.js';
 
 interface SlurmArgs extends ExperimentArgs {
   tasks?: number;
@@ -31,7 +31,10 @@ const command: CommandModule<GlobalArgs, SlurmArgs> = {
   describe: 'Run an experiment on a Slurm cluster: writes array.sbatch and merge.sbatch, submits the array (one shard per task) and the merge after it',
   builder: (y) =>
     experimentOptions(y)
-      .option('tasks', { type: 'number', describe: 'array tasks, each one shard of the cells (default: one per cell)' })
+      .option('tasks', {
+        type: 'number',
+        describe: 'array tasks, each one shard of the cells (default: one per cell; with tune, one per cell that can run at once)',
+      })
       .option('parallel', { type: 'number', describe: 'tasks running at once (%K of --array; default: all)' })
       .option('partition', { type: 'string', describe: 'Slurm partition' })
       .option('time', { type: 'string', describe: 'time limit per task, e.g. 02:00:00' })
@@ -41,8 +44,8 @@ const command: CommandModule<GlobalArgs, SlurmArgs> = {
       .option('claim-timeout', { type: 'number', describe: "seconds after which a dead task's claim on a cell is taken over" })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the scripts and the sbatch commands; submit nothing' }),
   handler: async (args) => {
-    const cells = await countCells(args);
-    const tasks = positiveInt(args.tasks, 'tasks') ?? cells;
+    const work = await clusterWork(args);
+    const tasks = positiveInt(args.tasks, 'tasks') ?? work.tasks;
     const parallel = Math.min(positiveInt(args.parallel, 'parallel') ?? tasks, tasks);
     const cpus = positiveInt(args['cpus-per-task'], 'cpus-per-task');
     const name = (await import('../../experiments/file.js')).experimentNameOf(args.experiment);
@@ -67,7 +70,7 @@ const command: CommandModule<GlobalArgs, SlurmArgs> = {
     if (args['dry-run']) {
       process.stdout.write(
         `# ${scripts.arrayPath}\n${scripts.array}\n# ${scripts.mergePath}\n${scripts.merge}\n` +
-          `# ${cells} cell(s) in ${tasks} task(s), ${parallel} at a time; would run:\n${cmds.array.join(' ')}\n${cmds.merge('<array job id>').join(' ')}\n`,
+          `# ${work.what} in ${tasks} task(s), ${parallel} at a time; would run:\n${cmds.array.join(' ')}\n${cmds.merge('<array job id>').join(' ')}\n`,
       );
       return;
     }
@@ -80,7 +83,7 @@ const command: CommandModule<GlobalArgs, SlurmArgs> = {
     );
     process.stdout.write(
       [
-        `${name}: ${cells} cell(s) in ${tasks} array task(s), ${parallel} at a time`,
+        `${name}: ${work.what} in ${tasks} array task(s), ${parallel} at a time`,
         `array job ${arrayId}: ${scripts.arrayPath}`,
         `merge job ${mergeId} (after the array): ${scripts.mergePath}`,
         `logs: ${scripts.logDir}/ (task i: ${arrayId}_i.out, merge: merge_${mergeId}.out)`,
