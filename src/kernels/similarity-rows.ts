@@ -58,7 +58,7 @@ export function gramRoundingDepth(d: number, p: Precision): number {
  * jn of JT, both > 0) out[q·ostride + j·bytes] = Σ_t A[q][t]·B[j][t] with rows of `rowLen`
  * elements. Each dot product is summed in `lanes` interleaved lanes, then the lanes are added.
  */
-function gramFunction(rowLen: number, p: Precision, fma: boolean): WasmFunction {
+export function gramFunction(rowLen: number, p: Precision, fma: boolean): WasmFunction {
   const E = VEC[p];
   const rowBytes = rowLen * E.bytes;
   const step = 16; // bytes per v128

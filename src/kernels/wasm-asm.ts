@@ -67,6 +67,7 @@ export const op = {
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
   if: [0x04, 0x40],
+  else: [0x05],
   end: [0x0b],
   br: (depth: number) => [0x0c, ...uleb(depth)],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
@@ -105,6 +106,19 @@ export const op = {
   f32x4RelaxedMadd: simd(0x105),
   i32And: [0x71],
   i32ShrU: [0x76],
+  i32Or: [0x72],
+  i32Load16U: (offset: number) => [0x2f, 1, ...uleb(offset)],
+  f32x4Splat: simd(0x13),
+  f32x4Sub: simd(0xe5),
+  f32x4Floor: simd(0x68),
+  f32x4Pmin: simd(0xea),
+  f32x4Pmax: simd(0xeb),
+  i32x4TruncSatF32x4S: simd(0xf8),
+  f32x4Gt: simd(0x44),
+  f32x4Ge: simd(0x46),
+  i32x4Bitmask: simd(0xa4),
+  i32Popcnt: [0x69],
+  i32Xor: [0x73],
 };
 
 /** Appends instructions (arrays of bytes) to a code buffer. */

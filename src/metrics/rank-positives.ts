@@ -186,21 +186,27 @@ export class PositiveRanker {
    * #{positives with score >= s_p} / #{items with score >= s_p}.
    */
   averagePrecision(): number {
-    const m = this.m;
-    if (m === 0) return NaN;
-    const ps = this.sortedScores;
-    let sum = 0;
-    let k = 0;
-    while (k < m) {
-      // Tied positives share one threshold: every positive from k on scores >= ps[k].
-      let end = k + 1;
-      while (end < m && ps[end] === ps[k]) end++;
-      const precision = (m - k) / this.atLeast[k]!;
-      sum += precision * (end - k);
-      k = end;
-    }
-    return sum / m;
+    return averagePrecisionOf(this.sortedScores, this.atLeast, this.m);
   }
+}
+
+/**
+ * Average precision with scikit-learn's tie rule from sorted (ascending) positive scores and
+ * their atLeast counts: mean over positives of #{positives ≥ s_p} / #{items ≥ s_p}; NaN for m = 0.
+ */
+export function averagePrecisionOf(ps: ArrayLike<number>, atLeast: ArrayLike<number>, m: number): number {
+  if (m === 0) return NaN;
+  let sum = 0;
+  let k = 0;
+  while (k < m) {
+    // Tied positives share one threshold: every positive from k on scores >= ps[k].
+    let end = k + 1;
+    while (end < m && ps[end] === ps[k]) end++;
+    const precision = (m - k) / atLeast[k]!;
+    sum += precision * (end - k);
+    k = end;
+  }
+  return sum / m;
 }
 
 /**
@@ -296,7 +302,7 @@ function addRun(ge: Float64Array, ahead: Float64Array, from: number, to: number)
 }
 
 /** First index in [lo, hi) of the ascending ps with ps ≥ s (or > s when `strict`); hi when none. */
-function firstIndex(ps: Float64Array, lo: number, hi: number, s: number, strict: boolean): number {
+export function firstIndex(ps: ArrayLike<number>, lo: number, hi: number, s: number, strict: boolean): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     const p = ps[mid]!;

@@ -1,4 +1,4 @@
-import { PositiveRanker, type ExactScores } from './rank-positives.js';
+import { averagePrecisionOf, PositiveRanker, type ExactScores } from './rank-positives.js';
 import { SimilarityBlocks, wasmSimdAvailable, type Precision } from './wasm-gram.js';
 import { gramRoundingDepth } from '../kernels/similarity-rows.js';
 
@@ -117,10 +117,9 @@ function rowNorms(x: ArrayLike<number>, n: number, d: number): { norms: Float64A
  * Null where f32 could overflow or the bound is useless. `queries` null: the gallery rows are
  * the queries.
  */
-function f32Bound(x: ArrayLike<number>, n: number, d: number, queries: QueryRows | null): ((q: number) => number) | null {
+export function f32BoundParts(x: ArrayLike<number>, n: number, d: number, queries: QueryRows | null): F32Bound | null {
   const gallery = rowNorms(x, n, d);
   const query = queries ? rowNorms(queries.x, queries.n, d) : gallery;
-  const norms = query.norms;
   const maxNorm = Math.max(gallery.maxNorm, queries ? query.maxNorm : 0);
   const maxAbs = Math.max(gallery.maxAbs, query.maxAbs);
   const u = 2 ** -24;
@@ -128,12 +127,22 @@ function f32Bound(x: ArrayLike<number>, n: number, d: number, queries: QueryRows
   if (chain >= 0.01 || maxNorm * maxNorm > 2 ** 100 || maxAbs > 2 ** 60) return null;
   const chain64 = d * 2 ** -53;
   const rel = 1.01 * (chain / (1 - chain) + chain64 / (1 - chain64));
-  const abs = 2 * d * 2 ** -140 * (1 + maxAbs);
-  return (q) => rel * norms[q]! * maxNorm + abs;
+  return { norms: query.norms, rel: rel * maxNorm, abs: 2 * d * 2 ** -140 * (1 + maxAbs) };
+}
+
+/** delta(q) = rel·‖q‖ + abs: the f32 kernel's bound for query q (see f32BoundParts). */
+export interface F32Bound {
+  norms: Float64Array;
+  rel: number;
+  abs: number;
+}
+
+export function boundOf(b: F32Bound, q: number): number {
+  return b.rel * b.norms[q]! + b.abs;
 }
 
 /** Items of each class in index order (CSR), so a query's positives are one slice. */
-function classIndex(labels: Int32Array): { start: Map<number, number>; count: Map<number, number>; members: Int32Array } {
+export function classIndex(labels: Int32Array): { start: Map<number, number>; count: Map<number, number>; members: Int32Array } {
   const count = new Map<number, number>();
   for (const l of labels) count.set(l, (count.get(l) ?? 0) + 1);
   const start = new Map<number, number>();
@@ -185,7 +194,7 @@ export function evaluateBlocks(job: RetrievalJob, nextBlock: () => number): void
     for (let q = 0; q < qn; q++) pairs += (idx.count.get(qlabels[q]!) ?? 0) - (self ? 1 : 0);
   }
   const f32Pays = pairs / qn < n / 20;
-  const bound = useWasm && (wanted === 'f32' || (wanted === 'auto' && f32Pays)) ? f32Bound(x, n, d, queries) : null;
+  const bound = useWasm && (wanted === 'f32' || (wanted === 'auto' && f32Pays)) ? f32BoundParts(x, n, d, queries) : null;
   if (wanted === 'f32' && !bound) throw new Error('the f32 kernel is not usable for these embeddings (or without wasm)');
   const kernel = (precision: Precision) =>
     new SimilarityBlocks(x, n, d, Math.min(job.blockSize, qn), { useWasm, precision, ...(queries ? { queries: { x: queries.x, n: qn } } : {}) });
@@ -228,22 +237,31 @@ export function evaluateBlocks(job: RetrievalJob, nextBlock: () => number): void
         out.fill(NaN, o, o + SLOTS);
         continue;
       }
-      if (exact) exact.setQuery(q, bound!(q));
+      if (exact) exact.setQuery(q, boundOf(bound!, q));
       lastPositives += m;
       ranker.rank(block.subarray(r * sims.stride, r * sims.stride + n), n, skip, positives, m, exact);
-      out[o + SLOT_AP] = ranker.averagePrecision();
-      // Sorted worst first: walk from the best positive down.
-      let apr = 0;
-      let within = 0;
-      for (let k = m - 1, i = 1; k >= 0; k--, i++) {
-        const rank = ranker.ahead[k]! + 1;
-        if (rank > m) break;
-        within = i;
-        apr += i / rank;
-      }
-      out[o + SLOT_AP_AT_R] = apr / m;
-      out[o + SLOT_R_PRECISION] = within / m;
-      out[o + SLOT_FIRST_RANK] = ranker.ahead[m - 1]! + 1;
+      writeQueryResults(out, o, ranker.sortedScores, ranker.atLeast, ranker.ahead, m);
     }
   }
+}
+
+/**
+ * One query's results from its positives' sorted scores (ascending, worst first) and their
+ * two counts (rank-positives.ts): AP with scikit-learn's ties, and from the ranks in the total
+ * order MAP@R, R-precision and the first rank.
+ */
+export function writeQueryResults(out: Float64Array, o: number, ps: ArrayLike<number>, atLeast: ArrayLike<number>, ahead: ArrayLike<number>, m: number): void {
+  out[o + SLOT_AP] = averagePrecisionOf(ps, atLeast, m);
+  // Sorted worst first: walk from the best positive down.
+  let apr = 0;
+  let within = 0;
+  for (let k = m - 1, i = 1; k >= 0; k--, i++) {
+    const rank = ahead[k]! + 1;
+    if (rank > m) break;
+    within = i;
+    apr += i / rank;
+  }
+  out[o + SLOT_AP_AT_R] = apr / m;
+  out[o + SLOT_R_PRECISION] = within / m;
+  out[o + SLOT_FIRST_RANK] = ahead[m - 1]! + 1;
 }

@@ -2,10 +2,15 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { UserError, show } from '../core/errors.js';
-import { evaluateBlocks, SLOTS, SLOT_AP, SLOT_AP_AT_R, SLOT_FIRST_RANK, SLOT_R_PRECISION, type QueryRows } from './retrieval-core.js';
+import { evaluateBlocks, f32BoundParts, SLOTS, SLOT_AP, SLOT_AP_AT_R, SLOT_FIRST_RANK, SLOT_R_PRECISION, type QueryRows } from './retrieval-core.js';
 import type { RetrievalTaskData } from './retrieval-task.js';
 import { runTasks, workerScript as poolWorkerScript } from '../kernels/pool.js';
 import { scoringRows, SIMILARITIES, type Similarity } from './similarity.js';
+import { SYMMETRIC_TILE, symmetricFits, symmetricPerQuery } from './symmetric-retrieval.js';
+import { wasmSimdAvailable } from './wasm-gram.js';
+
+/** Below this many items the row-wise path is used by default (its start-up is smaller). */
+const SYMMETRIC_MIN_N = 2048;
 import { AVERAGINGS, type Averaging, type RetrievalMetrics } from './types.js';
 
 /**
@@ -62,6 +67,12 @@ export interface RetrievalOptions {
   precision?: 'auto' | 'f32' | 'f64';
   /** dot (default), cosine or euclidean. */
   similarity?: Similarity;
+  /**
+   * Leave-one-out with dot or cosine scores: multiply each unordered pair once (the half-Gram
+   * path, symmetric-retrieval.ts; same results). Default: where it applies and n ≥ 2048, with
+   * `blockSize` as its tile side when given. false: always the row-wise path.
+   */
+  symmetric?: boolean;
   /** 'query' (default) or 'class' (per-class means first). */
   averaging?: Averaging;
 }
@@ -83,6 +94,8 @@ export interface PerQueryResults {
   perQuery: Float64Array;
   /** Threads that evaluated query blocks (1 = in this thread). */
   workersUsed: number;
+  /** Whether the half-Gram path (symmetric-retrieval.ts) computed them. */
+  halfGram?: boolean;
 }
 
 export async function evaluateRetrieval(
@@ -243,8 +256,8 @@ function defaultBlockSize(n: number): number {
  * The compiled task module beside this module, or null when running from sources (then the
  * evaluation runs on this thread; results are the same either way).
  */
-function taskScript(): URL | null {
-  const url = new URL('./retrieval-task.js', import.meta.url);
+function taskScript(name = './retrieval-task.js'): URL | null {
+  const url = new URL(name, import.meta.url);
   return url.protocol === 'file:' && existsSync(fileURLToPath(url)) && poolWorkerScript() ? url : null;
 }
 
@@ -258,6 +271,10 @@ export async function retrievalPerQuery(
 ): Promise<PerQueryResults> {
   validateInput(x, n, d, labels);
   const rows = scoringRows(x, n, x, n, d, checkSimilarity(opts.similarity), true);
+  if (!rows.q) {
+    const half = await halfGram(rows.g, n, rows.d, labels, opts);
+    if (half) return half;
+  }
   const queries = rows.q ? { x: rows.q, n, labels } : null;
   return runBlocks(rows.g, n, rows.d, labels, queries, true, opts);
 }
@@ -268,6 +285,46 @@ export async function queryGalleryPerQuery(query: LabelledRows, gallery: Labelle
   validateInput(gallery.x, gallery.n, d, gallery.labels, 'gallery');
   const rows = scoringRows(query.x, query.n, gallery.x, gallery.n, d, checkSimilarity(opts.similarity), false);
   return runBlocks(rows.g, gallery.n, rows.d, gallery.labels, { x: rows.q!, n: query.n, labels: query.labels }, false, opts);
+}
+
+function blockSizeOf(opts: RetrievalOptions, n: number): number {
+  const blockSize = opts.blockSize ?? defaultBlockSize(n);
+  if (!Number.isInteger(blockSize) || blockSize < 1) {
+    throw new UserError(`blockSize: ${show(blockSize)}; must be a positive integer`);
+  }
+  return blockSize;
+}
+
+function threadsOf(opts: RetrievalOptions, n: number): number {
+  const requested = opts.workers ?? (n >= 4096 ? availableParallelism() : 1);
+  if (!Number.isInteger(requested) || requested < 1) {
+    throw new UserError(`workers: ${show(requested)}; must be a positive integer (1 = no worker threads)`);
+  }
+  return requested;
+}
+
+/**
+ * The half-Gram path (symmetric-retrieval.ts) where it applies: leave-one-out with symmetric
+ * scores (dot, cosine), the float32 kernel allowed and paying (as in evaluateBlocks), classes
+ * small enough for its tables. Null: the row-wise path runs instead.
+ */
+async function halfGram(x: ArrayLike<number>, n: number, d: number, labels: Int32Array, opts: RetrievalOptions): Promise<PerQueryResults | null> {
+  const wanted = opts.precision ?? 'auto';
+  if (opts.symmetric === false || (opts.symmetric === undefined && n < SYMMETRIC_MIN_N)) return null;
+  if (wanted === 'f64' || !(opts.useWasm ?? wasmSimdAvailable()) || !symmetricFits(labels)) return null;
+  const counts = new Map<number, number>();
+  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  let pairs = 0;
+  for (const c of counts.values()) pairs += c * (c - 1);
+  if (wanted === 'auto' && pairs / n >= n / 20) return null;
+  const bound = f32BoundParts(x, n, d, null);
+  if (!bound) return null;
+  const blockSize = opts.blockSize ?? SYMMETRIC_TILE;
+  blockSizeOf({ blockSize }, n);
+  const requested = threadsOf(opts, n);
+  const script = requested > 1 ? taskScript('./symmetric-task.js') : null;
+  const perQuery = await symmetricPerQuery(x, n, d, labels, bound, requested, script, blockSize);
+  return perQuery ? { perQuery, workersUsed: script ? requested : 1, halfGram: true } : null;
 }
 
 /** Runs evaluateBlocks in this thread or spread over worker threads. */
@@ -281,15 +338,8 @@ async function runBlocks(
   opts: RetrievalOptions,
 ): Promise<PerQueryResults> {
   const qn = queries ? queries.n : n;
-  const blockSize = opts.blockSize ?? defaultBlockSize(n);
-  if (!Number.isInteger(blockSize) || blockSize < 1) {
-    throw new UserError(`blockSize: ${show(blockSize)}; must be a positive integer`);
-  }
-  const cores = availableParallelism();
-  const requested = opts.workers ?? (Math.max(n, qn) >= 4096 ? cores : 1);
-  if (!Number.isInteger(requested) || requested < 1) {
-    throw new UserError(`workers: ${show(requested)}; must be a positive integer (1 = no worker threads)`);
-  }
+  const blockSize = blockSizeOf(opts, n);
+  const requested = threadsOf(opts, Math.max(n, qn));
   const blocks = Math.ceil(qn / blockSize);
   const script = requested > 1 && blocks > 1 ? taskScript() : null;
   const workers = script ? Math.min(requested, blocks) : 1;

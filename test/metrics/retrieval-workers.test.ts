@@ -25,6 +25,16 @@ describe('evaluateRetrieval on worker threads', () => {
     expect(Array.from(threaded.perQuery)).toEqual(Array.from(single.perQuery));
   });
 
+  it('runs the half-Gram path on 2 workers, equal to the in-thread row-wise evaluation', async () => {
+    const { retrievalPerQuery } = await dist();
+    const { x, labels } = gaussianData(25, 700, 6, 70);
+    const threaded = await retrievalPerQuery(x, 700, 6, labels, { workers: 2, blockSize: 24, symmetric: true });
+    expect(threaded.halfGram).toBe(true);
+    expect(threaded.workersUsed).toBe(2);
+    const single = await fromSources(x, 700, 6, labels, { workers: 1, symmetric: false });
+    expect(Array.from(threaded.perQuery)).toEqual(Array.from(single.perQuery));
+  });
+
   it('matches the brute force with workers, on Gaussian float32 input', async () => {
     const { evaluateRetrieval } = await dist();
     const { x: x64, labels } = gaussianData(22, 400, 12, 40);
