@@ -1,4 +1,4 @@
-import { Code, F64, I32, V128, op, wasmModule, type WasmFunction } from './wasm-asm.js';
+import { Code, F32, F64, I32, V128, op, wasmModule, type WasmFunction } from './wasm-asm.js';
 import { F32X4, F64X2, type VecType } from './simd.js';
 import { roundUp } from './memory.js';
 
@@ -57,31 +57,38 @@ export function gramRoundingDepth(d: number, p: Precision): number {
  * gram(pa, qn, pb, jn, out, ostride): for q < qn, j < jn (byte addresses; qn a multiple of QT,
  * jn of JT, both > 0) out[q·ostride + j·bytes] = Σ_t A[q][t]·B[j][t] with rows of `rowLen`
  * elements. Each dot product is summed in `lanes` interleaved lanes, then the lanes are added.
+ * `transposed` (gramT, one more parameter outT): each score is also stored at
+ * outT[j·ostride + q·bytes], the tile read the other way, for a few stores more.
  */
-export function gramFunction(rowLen: number, p: Precision, fma: boolean): WasmFunction {
+export function gramFunction(rowLen: number, p: Precision, fma: boolean, transposed = false): WasmFunction {
   const E = VEC[p];
   const rowBytes = rowLen * E.bytes;
   const step = 16; // bytes per v128
+  let next = 0;
+  const local = () => next++;
   // params
-  const pa = 0,
-    qn = 1,
-    pb = 2,
-    jn = 3,
-    out = 4,
-    ostride = 5;
+  const [pa, qn, pb, jn, out, ostride] = [local(), local(), local(), local(), local(), local()];
+  const outT = transposed ? local() : -1;
+  const nParams = next;
   // i32 locals
-  const pq = 6,
-    qend = 7,
-    pj = 8,
-    jend = 9,
-    poRow = 10,
-    po = 11,
-    ta = 12,
-    tb = 13,
-    tend = 14;
-  const nI32 = 9;
+  const [pq, qend, pj, jend, poRow, po, ta, tb, tend, poT, poTRow] = [
+    local(),
+    local(),
+    local(),
+    local(),
+    local(),
+    local(),
+    local(),
+    local(),
+    local(),
+    local(),
+    local(),
+  ];
+  const nI32 = next - nParams;
+  // the score being stored (scalar of the element type)
+  const val = local();
   // v128 locals
-  const accBase = 6 + nI32;
+  const accBase = next;
   const acc = (k: number, l: number) => accBase + k * JT + l;
   const aBase = accBase + QT * JT;
   const bBase = aBase + QT;
@@ -91,10 +98,12 @@ export function gramFunction(rowLen: number, p: Precision, fma: boolean): WasmFu
   c.emit(op.localGet(pa), op.localSet(pq));
   c.emit(op.localGet(pa), op.localGet(qn), op.i32Const(rowBytes), op.i32Mul, op.i32Add, op.localSet(qend));
   c.emit(op.localGet(out), op.localSet(poRow));
+  if (transposed) c.emit(op.localGet(outT), op.localSet(poTRow));
   c.emit(op.loop); // over query tiles
   c.emit(op.localGet(pb), op.localSet(pj));
   c.emit(op.localGet(pb), op.localGet(jn), op.i32Const(rowBytes), op.i32Mul, op.i32Add, op.localSet(jend));
   c.emit(op.localGet(poRow), op.localSet(po));
+  if (transposed) c.emit(op.localGet(poTRow), op.localSet(poT));
   c.emit(op.loop); // over item tiles
   for (let k = 0; k < QT; k++) for (let l = 0; l < JT; l++) c.emit(op.v128Zero, op.localSet(acc(k, l)));
   c.emit(op.localGet(pq), op.localSet(ta));
@@ -122,10 +131,21 @@ export function gramFunction(rowLen: number, p: Precision, fma: boolean): WasmFu
       // Pairwise: (l0 + l1) [+ (l2 + l3)].
       c.emit(op.localGet(acc(k, l)), E.extract(0), op.localGet(acc(k, l)), E.extract(1), E.add);
       if (E.lanes === 4) c.emit(op.localGet(acc(k, l)), E.extract(2), op.localGet(acc(k, l)), E.extract(3), E.add, E.add);
-      c.emit(E.store(E.bytes * l));
+      if (!transposed) {
+        c.emit(E.store(E.bytes * l));
+        continue;
+      }
+      c.emit(op.localTee(val), E.store(E.bytes * l), op.localGet(poT));
+      for (let r = 0; r < l; r++) c.emit(op.localGet(ostride), op.i32Add);
+      c.emit(op.localGet(val), E.store(E.bytes * k));
     }
   }
   c.emit(op.localGet(po), op.i32Const(JT * E.bytes), op.i32Add, op.localSet(po));
+  if (transposed) {
+    c.emit(op.localGet(poT));
+    for (let r = 0; r < JT; r++) c.emit(op.localGet(ostride), op.i32Add);
+    c.emit(op.localSet(poT));
+  }
   c.emit(op.localGet(pj), op.i32Const(JT * rowBytes), op.i32Add, op.localSet(pj));
   c.emit(op.localGet(pj), op.localGet(jend), op.i32Ne, op.brIf(0));
   c.emit(op.end);
@@ -133,14 +153,16 @@ export function gramFunction(rowLen: number, p: Precision, fma: boolean): WasmFu
   c.emit(op.localGet(poRow));
   for (let r = 0; r < QT; r++) c.emit(op.localGet(ostride), op.i32Add);
   c.emit(op.localSet(poRow));
+  if (transposed) c.emit(op.localGet(poTRow), op.i32Const(QT * E.bytes), op.i32Add, op.localSet(poTRow));
   c.emit(op.localGet(pq), op.localGet(qend), op.i32Ne, op.brIf(0));
   c.emit(op.end);
   return {
-    name: 'gram',
-    params: [I32, I32, I32, I32, I32, I32],
+    name: transposed ? 'gramT' : 'gram',
+    params: new Array<number>(nParams).fill(I32),
     results: [],
     locals: [
       [nI32, I32],
+      [1, E.bytes === 4 ? F32 : F64],
       [nV128, V128],
     ],
     code: c,

@@ -119,6 +119,8 @@ export const op = {
   i32x4Bitmask: simd(0xa4),
   i32Popcnt: [0x69],
   i32Xor: [0x73],
+  i32Sub: [0x6b],
+  i32x4Shl: simd(0xab),
 };
 
 /** Appends instructions (arrays of bytes) to a code buffer. */

@@ -10,12 +10,22 @@
  */
 import { wasmApi } from '../kernels/wasm-asm.js';
 import { ensureBytes, roundUp, sharedMemory } from '../kernels/memory.js';
-import { symmetricModule, WINDOW } from '../kernels/rank-tile.js';
+import { symmetricModule } from '../kernels/rank-tile.js';
 import { relaxedSimdAvailable } from '../kernels/relaxed-simd.js';
 import { rowAlign } from '../kernels/similarity-rows.js';
 import { runTasks } from '../kernels/pool.js';
 import { classIndex, SLOTS, writeQueryResults, type F32Bound } from './retrieval-core.js';
-import { bucketCount, CTRL_ABORT, CTRL_TIES, MAX_POSITIVES, runTask, TIE_CAP, type SymmetricLayout, type SymmetricTaskData } from './symmetric-task.js';
+import {
+  bucketCount,
+  EXTRA_SLOTS,
+  CTRL_ABORT,
+  CTRL_TIES,
+  MAX_POSITIVES,
+  runTask,
+  TIE_CAP,
+  type SymmetricLayout,
+  type SymmetricTaskData,
+} from './symmetric-task.js';
 
 /** Queries per block (tile side): a 256×256 float32 tile (256 KiB) and its two row blocks stay in L2. */
 export const SYMMETRIC_TILE = 256;
@@ -62,7 +72,7 @@ export async function symmetricPerQuery(
   for (let q = 0; q < np; q++) {
     const m = q < n ? idx.count.get(labels[q]!)! - 1 : 0;
     slot[q] = slots;
-    slots += m + WINDOW;
+    slots += m + EXTRA_SLOTS;
     tableAt[q] = tableEntries;
     tableEntries += bucketCount(m) + 2;
     if (q < n) pOff[q + 1] = pOff[q]! + m;
@@ -71,7 +81,7 @@ export async function symmetricPerQuery(
   if (L.bytes > MAX_BYTES) return null;
 
   const wa = wasmApi()!;
-  const module = new wa.Module(symmetricModule(rowLen, relaxedSimdAvailable()));
+  const module = new wa.Module(symmetricModule(rowLen, relaxedSimdAvailable(), L.thrHi - L.thrLo));
   const memory = sharedMemory(65536);
   const buf = ensureBytes(memory, L.bytes);
   const x32 = new Float32Array(buf, L.x32, np * rowLen);
@@ -164,6 +174,7 @@ function layout(z: LayoutSizes): SymmetricLayout & { tables: number } {
   const own = {
     cnt: take(z.slots * 4),
     tileBuf: take(z.T * z.T * 4),
+    tileT: take(z.T * z.T * 4),
     cand: take(candCap * 8),
     exact: take(candCap * 8),
     classRows: take(z.maxClass * rowBytes64),

@@ -56,6 +56,8 @@ export interface SymmetricLayout {
    */
   cnt: number;
   tileBuf: number;
+  /** The same tile transposed (items as rows). */
+  tileT: number;
   cand: number;
   exact: number;
   classRows: number;
@@ -90,12 +92,18 @@ export interface SymmetricTaskData {
   control: SharedArrayBuffer;
 }
 
+/**
+ * Slots per query beyond its positives: WINDOW of +∞ padding (windows near the top read past
+ * the last positive), then WINDOW of (−∞, +∞] for buckets too dense for one window.
+ */
+export const EXTRA_SLOTS = 2 * WINDOW;
+
 /** Buckets per query: four per positive makes a bucket reached by more than WINDOW intervals rare. */
 export function bucketCount(m: number): number {
   return m === 0 ? 0 : Math.max(16, 4 * m);
 }
 
-/** The largest class the u16 codes (4g + flags) can describe. */
+/** The largest class the u16 codes (4g, g ≤ positives + WINDOW) can describe. */
 export const MAX_POSITIVES = 16000;
 
 type Kernel = (...args: number[]) => number;
@@ -245,8 +253,11 @@ const scratchI = new Int32Array(scratchF.buffer);
 /** The float32 at or below v (at or above with `up`): the intervals are rounded outward. */
 function f32Toward(v: number, up: boolean): number {
   const f = Math.fround(v);
-  if (up ? f >= v : f <= v) return f;
-  // The nearest float32 was on the wrong side: one ulp toward the wanted side.
+  return (up ? f >= v : f <= v) ? f : f32Step(f, up);
+}
+
+/** The next float32 after f, up or down. */
+function f32Step(f: number, up: boolean): number {
   if (f === 0) return up ? 2 ** -149 : -(2 ** -149);
   scratchF[0] = f;
   scratchI[0]! += f > 0 === up ? 1 : -1;
@@ -254,15 +265,17 @@ function f32Toward(v: number, up: boolean): number {
 }
 
 /**
- * Query q's intervals [lo_k, hi_k] ⊇ [s_k − δ, s_k + δ] in float32, its bucket map over
- * [lo_0, hi_{m−1}] and its table of codes 4g + dense (see kernels/rank-tile.ts).
+ * Query q's intervals: lo_k the float32 just below s_k − δ (so that "x > lo_k" is "x ≥ s_k − δ"
+ * rounded outward) and hi_k ≥ s_k + δ; its bucket map over [lo_0, hi_{m−1}] and its table of
+ * window offsets (see kernels/rank-tile.ts).
  */
 function writeTable(q: number, ps: Float64Array, m: number, delta: number, top: number, slot: number, v: TableViews): void {
   const { loB, hiB, cover, below, thrLo, thrHi } = v;
   for (let k = 0; k < m; k++) {
-    thrLo[slot + k] = f32Toward(ps[k]! - delta, false);
+    thrLo[slot + k] = f32Step(f32Toward(ps[k]! - delta, false), false);
     thrHi[slot + k] = f32Toward(ps[k]! + delta, true);
   }
+  for (let k = m + WINDOW; k < m + 2 * WINDOW; k++) thrLo[slot + k] = -Infinity;
   const lo = thrLo[slot]!;
   const range = Math.fround(thrHi[slot + m - 1]! - lo);
   let sc = range > 0 ? Math.fround((top - 1) / range) : 1;
@@ -286,7 +299,7 @@ function writeTable(q: number, ps: Float64Array, m: number, delta: number, top: 
   for (let b = 0; b < top + 2; b++) {
     r += cover[b]!;
     g += below[b]!;
-    v.u16[base + b] = 4 * g + (r > WINDOW ? 1 : 0);
+    v.u16[base + b] = 4 * (r > WINDOW ? m + WINDOW : g);
   }
 }
 
@@ -295,12 +308,13 @@ function runTiles(data: SymmetricTaskData, part: number, buf: ArrayBuffer, kerne
   const T = L.tile;
   const blocks = L.np / T;
   const tiles = (blocks * (blocks + 1)) / 2;
-  const { gram, rankTile, exactDots } = kernels as Record<'gram' | 'rankTile' | 'exactDots', Kernel>;
+  const { gramT, rankTile, exactDots } = kernels as Record<'gramT' | 'rankTile' | 'exactDots', Kernel>;
   const own = part * L.threadBytes;
   const cnt = L.cnt + own;
   const tileBuf = L.tileBuf + own;
   const cand = L.cand + own;
   const tileF = new Float32Array(buf, tileBuf, T * T);
+  const tileTF = new Float32Array(buf, L.tileT + own, T * T);
   const candI = new Int32Array(buf, cand, 2 * L.candCap);
   const scores = new Float64Array(buf, L.exact + own, L.candCap);
   const counts = new Int32Array(buf, cnt, L.slots);
@@ -329,17 +343,24 @@ function runTiles(data: SymmetricTaskData, part: number, buf: ArrayBuffer, kerne
     const J = I + (t - rowStart);
     const i0 = I * T;
     const j0 = J * T;
-    gram(L.x32 + i0 * rowBytes, T, L.x32 + j0 * rowBytes, T, tileBuf, T * 4);
+    gramT(L.x32 + i0 * rowBytes, T, L.x32 + j0 * rowBytes, T, tileBuf, T * 4, L.tileT + own);
     const nI = Math.min(T, L.n - i0);
     const nJ = Math.min(T, L.n - j0);
     // Padding items, and pairs of one class (the query itself included), score −∞: below all.
-    for (let c = nJ; c < T; c++) for (let r = 0; r < nI; r++) tileF[r * T + c] = -Infinity;
+    if (nJ < T) for (let r = 0; r < nI; r++) tileF.fill(-Infinity, r * T + nJ, (r + 1) * T);
+    if (nI < T) for (let c = 0; c < nJ; c++) tileTF.fill(-Infinity, c * T + nI, (c + 1) * T);
     for (let r = 0; r < nI; r++) {
       const k = classOf[i0 + r]!;
       const end = classStart[k + 1]!;
-      for (let e = firstIndex(members, classStart[k]!, end, j0, false); e < end && members[e]! < j0 + T; e++) tileF[r * T + members[e]! - j0] = -Infinity;
+      for (let e = firstIndex(members, classStart[k]!, end, j0, false); e < end && members[e]! < j0 + T; e++) {
+        tileF[r * T + members[e]! - j0] = -Infinity;
+        tileTF[(members[e]! - j0) * T + r] = -Infinity;
+      }
     }
-    const count = rankTile(tileBuf, T * 4, nI, T, i0, j0, I === J ? 0 : 1, L.lo, L.sc, L.ce, L.tb, L.gb, L.thrLo, L.thrHi, cnt, cand);
+    const state = [L.lo, L.sc, L.ce, L.tb, L.gb, L.thrLo, cnt];
+    let count = rankTile(tileBuf, T * 4, nI, T, i0, j0, ...state, cand);
+    // The transposed tile: queries of J against items of I (a diagonal tile holds both already).
+    if (I !== J) count += rankTile(L.tileT + own, T * 4, nJ, T, j0, i0, ...state, cand + 8 * count);
     exactDots(cand, count, L.x64, L.rowBytes64, L.exact + own);
     for (let e = 0; e < count; e++) {
       const q = candI[2 * e]!;
