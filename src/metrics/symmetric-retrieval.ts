@@ -8,7 +8,7 @@
  * the float32 bound of a positive is counted from its exact float64 score, so the results are
  * exactly those of the row-wise path.
  */
-import { wasmApi } from '../kernels/wasm-asm.js';
+import { wasmApi, type WasmMemory } from '../kernels/wasm-asm.js';
 import { ensureBytes, roundUp, sharedMemory } from '../kernels/memory.js';
 import { symmetricModule } from '../kernels/rank-tile.js';
 import { relaxedSimdAvailable } from '../kernels/relaxed-simd.js';
@@ -82,8 +82,8 @@ export async function symmetricPerQuery(
 
   const wa = wasmApi()!;
   const module = new wa.Module(symmetricModule(rowLen, relaxedSimdAvailable(), L.thrHi - L.thrLo));
-  const memory = sharedMemory(65536);
-  const buf = ensureBytes(memory, L.bytes);
+  const memory = takeMemory(L.bytes);
+  const buf = memory.buffer;
   const x32 = new Float32Array(buf, L.x32, np * rowLen);
   const x64 = new Float64Array(buf, L.x64, (np * L.rowBytes64) / 8);
   const row64 = L.rowBytes64 / 8;
@@ -124,10 +124,32 @@ export async function symmetricPerQuery(
     abs: bound.abs,
     control: new SharedArrayBuffer(4 * (CTRL_TIES + parts)),
   };
-  if (script) await runTasks(script, data, parts);
-  else runTask(data);
-  if (Atomics.load(new Int32Array(data.control), CTRL_ABORT) !== 0) return null;
-  return merge(data, buf, n, pOff);
+  try {
+    if (script) await runTasks(script, data, parts);
+    else runTask(data);
+    if (Atomics.load(new Int32Array(data.control), CTRL_ABORT) !== 0) return null;
+    return merge(data, buf, n, pOff);
+  } finally {
+    spare = memory;
+  }
+}
+
+/**
+ * The wasm memory of the last evaluation, kept for the next: a fresh one's pages are zeroed by
+ * the OS on first touch, which cost ~0.5 s of a 60,000-item evaluation here, and memories
+ * that are dropped are freed only when the garbage collector gets to them (repeated
+ * evaluations held several at once). Null while an evaluation uses it.
+ */
+let spare: WasmMemory | null = null;
+
+/** A shared wasm memory of at least `bytes`, all zero. */
+function takeMemory(bytes: number): WasmMemory {
+  const reused = spare;
+  spare = null;
+  const memory = reused ?? sharedMemory(65536);
+  ensureBytes(memory, bytes);
+  if (reused) new Uint8Array(memory.buffer, 0, bytes).fill(0);
+  return memory;
 }
 
 interface LayoutSizes {
