@@ -1,4 +1,4 @@
-import { Code, I32, V128, op, wasmModule, type WasmFunction } from './wasm-asm.js';
+import { Code, I32, LocalSlots, V128, op, wasmModule, type WasmFunction } from './wasm-asm.js';
 import { gramFunction } from './similarity-rows.js';
 
 /**
@@ -32,39 +32,13 @@ export const WINDOW = 4;
  * c < nJ (a multiple of 4) items qJ + c.
  */
 export function rankTileFunction(hiOffset: number): WasmFunction {
-  let next = 0;
-  const local = () => next++;
-  const [tile, tstride, nI, nJ, qI, qJ, lo, sc, ce, tb, gb, thrLo, cnt, cand] = Array.from({ length: 14 }, local) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const nParams = next;
-  const [r, col, rowPtr, qi, nOff, t, mHi, tbX, cntX, loX] = Array.from({ length: 10 }, local) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const nI32 = next - nParams;
-  const [v, vlo, vsc, vce, vm1, vb, vx] = Array.from({ length: 7 }, local) as [number, number, number, number, number, number, number];
+  // Parameters, then i32 locals, then v128 locals, numbered in that order.
+  const slots = new LocalSlots();
+  const { tile, tstride, nI, nJ, qI, qJ, lo, sc, ce, tb, gb, thrLo, cnt, cand } = slots.take('tile tstride nI nJ qI qJ lo sc ce tb gb thrLo cnt cand');
+  const nParams = slots.count;
+  const { r, col, rowPtr, qi, nOff, t, mHi, tbX, cntX, loX } = slots.take('r col rowPtr qi nOff t mHi tbX cntX loX');
+  const nI32 = slots.count - nParams;
+  const { v, vlo, vsc, vce, vm1, vb, vx } = slots.take('v vlo vsc vce vm1 vb vx');
   const c = new Code();
 
   const broadcast = (lane: number) => {

@@ -1,4 +1,4 @@
-import { Code, F32, F64, I32, V128, op, wasmModule, type WasmFunction } from './wasm-asm.js';
+import { Code, F32, F64, I32, LocalSlots, V128, op, wasmModule, type WasmFunction } from './wasm-asm.js';
 import { F32X4, F64X2, type VecType } from './simd.js';
 import { roundUp } from './memory.js';
 
@@ -64,31 +64,16 @@ export function gramFunction(rowLen: number, p: Precision, fma: boolean, transpo
   const E = VEC[p];
   const rowBytes = rowLen * E.bytes;
   const step = 16; // bytes per v128
-  let next = 0;
-  const local = () => next++;
-  // params
-  const [pa, qn, pb, jn, out, ostride] = [local(), local(), local(), local(), local(), local()];
-  const outT = transposed ? local() : -1;
-  const nParams = next;
-  // i32 locals
-  const [pq, qend, pj, jend, poRow, po, ta, tb, tend, poT, poTRow] = [
-    local(),
-    local(),
-    local(),
-    local(),
-    local(),
-    local(),
-    local(),
-    local(),
-    local(),
-    local(),
-    local(),
-  ];
-  const nI32 = next - nParams;
+  const slots = new LocalSlots();
+  const { pa, qn, pb, jn, out, ostride } = slots.take('pa qn pb jn out ostride');
+  const outT = transposed ? slots.take('outT').outT : -1;
+  const nParams = slots.count;
+  const { pq, qend, pj, jend, poRow, po, ta, tb, tend, poT, poTRow } = slots.take('pq qend pj jend poRow po ta tb tend poT poTRow');
+  const nI32 = slots.count - nParams;
   // the score being stored (scalar of the element type)
-  const val = local();
+  const { val } = slots.take('val');
   // v128 locals
-  const accBase = next;
+  const accBase = slots.count;
   const acc = (k: number, l: number) => accBase + k * JT + l;
   const aBase = accBase + QT * JT;
   const bBase = aBase + QT;

@@ -123,6 +123,20 @@ export const op = {
   i32x4Shl: simd(0xab),
 };
 
+/** The words of a space-separated string, as a union of string literals. */
+type Words<S extends string> = S extends `${infer A} ${infer B}` ? A | Words<B> : S;
+
+/** Numbers a function's parameters and locals in the order they are taken, by name. */
+export class LocalSlots {
+  count = 0;
+  /** `names`: space-separated, numbered in order from the next free index. */
+  take<S extends string>(names: S): Record<Words<S>, number> {
+    const out = {} as Record<string, number>;
+    for (const name of names.split(' ')) out[name] = this.count++;
+    return out as Record<Words<S>, number>;
+  }
+}
+
 /** Appends instructions (arrays of bytes) to a code buffer. */
 export class Code {
   readonly bytes: number[] = [];
