@@ -99,6 +99,8 @@ export const op = {
   f64x2Pmin: simd(0xf6),
   f64x2Pmax: simd(0xf7),
   f64x2PromoteLowF32x4: simd(0x5f),
+  /** Two f64 lanes rounded (to nearest, as a Float32Array store) into the low f32 lanes; the high two are 0. */
+  f32x4DemoteF64x2Zero: simd(0x5e),
   i32x4TruncSatF64x2SZero: simd(0xfc),
   i32x4ExtractLane: (lane: number) => simd(0x1b, lane),
   /** Relaxed SIMD: a·b + c, fused or not as the engine chooses (both round at most as much as mul then add). */
