@@ -1,6 +1,6 @@
 import { matmulBlock } from './matmul-blocks.js';
-import { packGramBlock, packSymmetricBlock } from './pack-jobs.js';
-import { fastApRowsBlock } from '../losses/kernels/fast-ap-rows.js';
+import { packGramBlock } from './pack-jobs.js';
+import { fastApPackBlock, fastApRowsBlock } from '../losses/kernels/fast-ap-rows.js';
 
 /**
  * Every job the worker pool (pool.ts) can run, by name. A job is split into numbered blocks;
@@ -20,8 +20,8 @@ export type BlockRunner = (kernels: KernelExports, params: Int32Array, block: nu
 export const JOBS = {
   'matmul-blocks': matmulBlock,
   'pack-gram-operands': packGramBlock,
-  'pack-symmetric': packSymmetricBlock,
   'fast-ap-rows': fastApRowsBlock,
+  'fast-ap-pack': fastApPackBlock,
 } satisfies Record<string, BlockRunner>;
 export type JobName = keyof typeof JOBS;
 /** Jobs by number: the control array names the job with an integer. */

@@ -1,6 +1,7 @@
 import { MR, NR } from './tile.js';
-import { packRowsShared, packSymmetric32, packTransposedShared, type PackFns } from './pack.js';
+import { packRowsShared, packTransposedShared, type PackFns } from './pack.js';
 import type { KernelExports } from './jobs.js';
+import { viewsPerJob } from './views.js';
 
 /**
  * Packing as pool jobs (kernels/jobs.ts), for a kernel that keeps its operands in the shared
@@ -16,27 +17,18 @@ import type { KernelExports } from './jobs.js';
  */
 export const PACK_GRAM_PARAMS = ['xOff', 'n', 'd', 'aOff', 'bOff', 'tOff', 'kp', 'kpT', 'perBlock'] as const;
 
+const gramViews = viewsPerJob((memory) => ({ x: new Float64Array(memory), f: new Float32Array(memory) }));
+
 export function packGramBlock(kernels: KernelExports, p: Int32Array, idx: number, memory: ArrayBufferLike): void {
   const fns = kernels as unknown as PackFns;
   const n = p[1]!;
   const d = p[2]!;
   const kp = p[6]!;
-  const x = new Float64Array(memory);
-  const f = new Float32Array(memory);
+  const { x, f } = gramViews(memory, p);
   const r0 = idx * p[8]!;
   const r1 = Math.min(n, r0 + p[8]!);
   const src = p[0]! / 8 + r0 * d;
   packRowsShared(fns, f, p[3]! / 4 + r0 * kp, x, src, r1 - r0, d, kp, MR);
   packRowsShared(fns, f, p[4]! / 4 + r0 * kp, x, src, r1 - r0, d, kp, NR);
   packTransposedShared(fns, f, p[5]! / 4, x, p[0]! / 8, d, n, p[7]!, NR, r0 >> 2, r1 === n ? p[7]! >> 2 : r1 >> 2);
-}
-
-/** 'pack-symmetric': G + Gᵀ (G n×n float64 at gOff) into MR-row float32 panels at aOff (k = n padded to kp); `perBlock` rows a block, a multiple of MR. */
-export const PACK_SYMMETRIC_PARAMS = ['gOff', 'n', 'aOff', 'kp', 'perBlock'] as const;
-
-export function packSymmetricBlock(_kernels: unknown, p: Int32Array, idx: number, memory: ArrayBufferLike): void {
-  const n = p[1]!;
-  const r0 = idx * p[4]!;
-  const r1 = Math.min(n, r0 + p[4]!);
-  packSymmetric32(new Float32Array(memory), p[2]! / 4, new Float64Array(memory, p[0]!, n * n), n, p[3]!, MR, r0, r1);
 }

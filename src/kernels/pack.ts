@@ -273,38 +273,6 @@ export function packTransposed32(
 }
 
 /**
- * Rows r0..r1 of G + Gᵀ (G n×n, row-major float64) in the float32 panel layout of packRows32,
- * r0 a multiple of pr; the last panel's rows past n and every t past n are zero. Each entry is
- * g_ij + g_ji rounded once to float32: the same value as symmetrising G in float64 first and
- * then packing it, with neither a pass of its own nor a write back into G.
- */
-export function packSymmetric32(f: Float32Array, base: number, g: Float64Array, n: number, kp: number, pr: number, r0: number, r1: number): void {
-  const step = 4 * pr;
-  for (let p0 = r0; p0 < r1; p0 += pr) {
-    const panel = base + (p0 / pr) * pr * kp;
-    for (let r = 0; r < pr; r++) {
-      const i = p0 + r;
-      let o = panel + r * 4;
-      if (i >= n) {
-        for (let t = 0; t < kp; t += 4, o += step) f.fill(0, o, o + 4);
-        continue;
-      }
-      const row = i * n;
-      let t = 0;
-      for (; t + 4 <= n; t += 4, o += step) {
-        f[o] = g[row + t]! + g[t * n + i]!;
-        f[o + 1] = g[row + t + 1]! + g[(t + 1) * n + i]!;
-        f[o + 2] = g[row + t + 2]! + g[(t + 2) * n + i]!;
-        f[o + 3] = g[row + t + 3]! + g[(t + 3) * n + i]!;
-      }
-      for (; t < kp; t += 4, o += step) {
-        for (let e = 0; e < 4; e++) f[o + e] = t + e < n ? g[row + t + e]! + g[(t + e) * n + i]! : 0;
-      }
-    }
-  }
-}
-
-/**
  * packRows32 for a source already in the shared memory (f64 element `src` of `x`, which views
  * the same memory as `f`): the whole quads of each row go through the wasm `demoteQuads` (two
  * f64x2 loads, two demotions, one store), which rounds to nearest exactly as a Float32Array store

@@ -1,10 +1,9 @@
 import { defineLoss, type LossKernel } from './types.js';
 import { apBatch, meanValid, positivesOf } from './kernels/batch.js';
 import { gram, gramBackward } from './kernels/gram.js';
-import { fastApRows } from './kernels/fast-ap-rows.js';
+import { fastApExpand, fastApRows, tableSize } from './kernels/fast-ap-rows.js';
 import { fastApFloat32 } from './kernels/fast-ap-f32.js';
 import { lossEngine } from './kernels/matmul.js';
-import { SCRATCH, scratchF64 } from './kernels/scratch.js';
 
 /**
  * FastAP (Cakir et al., CVPR 2019): AP from soft histograms of d² = 2 − 2s over bins+1 centres
@@ -31,11 +30,11 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   }
   const prec = { float32: ctx.precision === 'float32' };
   const s = gram(x, n, d, { ...prec, scratch: true });
-  // G = ∂L/∂S goes to its own scratch: the pass reads S above the diagonal, rows it has done included.
-  const g = scratchF64(SCRATCH.pairs, n * n);
-  const ap = new Float64Array(n);
-  fastApRows({ s, ld: n, n, g, ...batch, ap, nnz: new Int32Array(n) }, 0, n);
-  return { loss: 1 - meanValid(ap), grad: gramBackward(g, x, n, d, { ...prec, out: ctx.gradOut }), apPerQuery: ap };
+  const rows = { s, ld: n, n, slots: new Uint16Array(n * n), tables: new Float64Array(n * tableSize(bins)), ...batch, ap: new Float64Array(n) };
+  fastApRows(rows, 0, n);
+  // The pass is done with S: G = ∂L/∂S overwrites it.
+  const g = fastApExpand(rows, s);
+  return { loss: 1 - meanValid(rows.ap), grad: gramBackward(g, x, n, d, { ...prec, out: ctx.gradOut }), apPerQuery: rows.ap };
 };
 const fastAp = defineLoss({
   name: 'fast-ap',

@@ -2,12 +2,14 @@ import { roundUp, ensureBytes } from '../../kernels/memory.js';
 import { MR, NR } from '../../kernels/tile.js';
 import { runPackedProduct, type LossEngine } from './matmul.js';
 import { gramBackward } from './gram.js';
+import { fastApExpand, tableSize } from './fast-ap-rows.js';
 import { SCRATCH, scratchF64 } from './scratch.js';
 
 /**
  * FastAP with float32 products (training's precision), every stage a pool job on the shared
  * memory: pack X (for S = X·Xᵀ and for the gradient's ·X), S, FastAP's per-query pass
- * (fast-ap-rows.ts) reading S and writing G = ∂L/∂S, G + Gᵀ packed, (G+Gᵀ)·X. At B = 224 the
+ * (fast-ap-rows.ts) reading S and writing G = ∂L/∂S as slots and tables, G + Gᵀ packed from
+ * them, (G+Gᵀ)·X. At B = 224 the
  * products take half of a step; run on this thread, the pass and the packing made most of the
  * rest, and S and the gradient were each copied out of the shared memory and back in.
  * The results are bit-for-bit those of gram(), the pass on this thread and gramBackward():
@@ -28,7 +30,7 @@ export interface FastApBatch {
 }
 
 /** Byte offsets of every array of one step in the shared memory, 16-byte aligned. */
-function layout(n: number, d: number) {
+function layout(n: number, d: number, bins: number) {
   const kp = roundUp(d, 4);
   const kpT = roundUp(n, 4);
   const mp = roundUp(n, MR);
@@ -48,11 +50,12 @@ function layout(n: number, d: number) {
     aG: take(mp * kpT * 4),
     cG: take(mp * npT * 4),
     x: take(n * d * 8),
-    g: take(n * n * 8),
+    tables: take(n * tableSize(bins) * 8),
+    slots: take(n * n * 2),
     ap: take(n * 8),
     classOf: take(n * 4),
     nPos: take(n * 4),
-    nnz: take(n * 4),
+    nnz: take(Math.ceil(n / PACK_ROWS) * 4),
   };
   return { ...at, end, kp, kpT, np, npT };
 }
@@ -66,7 +69,7 @@ export function fastApFloat32(
   batch: FastApBatch,
   gradOut?: Float64Array,
 ): { ap: Float64Array; grad: Float64Array } {
-  const at = layout(n, d);
+  const at = layout(n, d, batch.bins);
   const buf = ensureBytes(eng.mem, at.end);
   new Float64Array(buf, at.x, n * d).set(x.subarray(0, n * d));
   new Int32Array(buf, at.classOf, n).set(batch.classOf);
@@ -79,19 +82,19 @@ export function fastApFloat32(
   runner.run('pack-gram-operands', [at.x, n, d, at.aS, at.bS, at.bT, at.kp, at.kpT, PACK_ROWS], blocks(n, PACK_ROWS), parts);
   runPackedProduct(runner, { aOff: at.aS, bOff: at.bS, cOff: at.cS, m: n, n, kp: at.kp, symmetric: true, float32: true });
   const { queries, bins } = batch;
-  runner.run('fast-ap-rows', [at.cS, 4, at.np, at.g, at.classOf, at.nPos, at.nnz, at.ap, n, queries, bins, PASS_ROWS], blocks(n, PASS_ROWS), parts);
+  runner.run('fast-ap-rows', [at.cS, 4, at.np, at.slots, at.tables, at.classOf, at.nPos, at.ap, n, queries, bins, PASS_ROWS], blocks(n, PASS_ROWS), parts);
   const ap = new Float64Array(buf, at.ap, n).slice();
+  const packBlocks = blocks(n, PACK_ROWS);
+  runner.run('fast-ap-pack', [at.slots, at.tables, n, bins, at.aG, at.kpT, MR, PACK_ROWS, at.nnz], packBlocks, parts);
 
   let nz = 0;
-  const nnz = new Int32Array(buf, at.nnz, n);
-  for (let q = 0; q < n; q++) nz += nnz[q]!;
+  const nnz = new Int32Array(buf, at.nnz, packBlocks);
+  for (let b = 0; b < packBlocks; b++) nz += nnz[b]!;
   if (nz <= SPARSE_MAX_SHARE * n * n) {
     // A mostly-zero G goes to gramBackward's sparse product, as on the other paths.
-    const g = scratchF64(SCRATCH.gram, n * n);
-    g.set(new Float64Array(buf, at.g, n * n));
-    return { ap, grad: gramBackward(g, x, n, d, { float32: true, out: gradOut }) };
+    const rows = { slots: new Uint16Array(buf, at.slots, n * n), tables: new Float64Array(buf, at.tables, n * tableSize(bins)), n, bins };
+    return { ap, grad: gramBackward(fastApExpand(rows, scratchF64(SCRATCH.gram, n * n)), x, n, d, { float32: true, out: gradOut }) };
   }
-  runner.run('pack-symmetric', [at.g, n, at.aG, at.kpT, PACK_ROWS], blocks(n, PACK_ROWS), parts);
   runPackedProduct(runner, { aOff: at.aG, bOff: at.bT, cOff: at.cG, m: n, n: d, kp: at.kpT, symmetric: false, float32: true });
   const grad = gradOut ? gradOut.subarray(0, n * d) : new Float64Array(n * d);
   const c = new Float32Array(buf, at.cG, n * at.npT);

@@ -1,3 +1,5 @@
+import { viewsPerJob } from '../../kernels/views.js';
+
 /**
  * FastAP's own pass over S (Cakir et al., CVPR 2019; the loss is losses/fast-ap.ts): for each
  * query, the soft histograms of its d² = 2 − 2s over bins+1 centres z_l = l·Δ, Δ = 4/bins, with
@@ -14,41 +16,60 @@
  * value of the slot it fell into during the forward pass (no second ⌊·⌋ or range test per pair).
  */
 
-/** The pass's inputs and outputs; S is read only on and above its diagonal (a symmetric product computes no more). */
+/**
+ * The pass's inputs and outputs; S is read only on and above its diagonal (a symmetric product
+ * computes no more). G is not written out: g_qj is the entry of query q's table at j's slot, so
+ * the pass stores one 16-bit slot per pair and one table per query, and whoever needs G (packing
+ * G + Gᵀ, or the sparse product) looks it up (gOf, fastApExpand, the 'fast-ap-pack' job).
+ */
 export interface FastApRows {
   /** S (n rows of stride ld): s_qj at q·ld + j for j ≥ q, at j·ld + q for j < q. */
   s: Float64Array | Float32Array;
   ld: number;
   n: number;
-  /** G (n×n, row-major): row q is written by query q; all zeros for a query without positives. */
-  g: Float64Array;
+  /**
+   * Slot of every pair, row q for query q (n×n); j = q points at a zero entry. A pair's slot is
+   * the same from either end (the same s_qj, class and bin), so g_qj + g_jq = the two queries'
+   * table entries at one slot.
+   */
+  slots: Uint16Array;
+  /** Per query, tableSize(bins) entries: ∂L/∂s_qj for a pair in each slot. */
+  tables: Float64Array;
   /** Compact class id per item, and the positives of each item (its class's size − 1). */
   classOf: Int32Array;
   nPos: Int32Array;
   /** Queries with a positive: the Q of the mean over queries. */
   queries: number;
   bins: number;
-  /** Per query: AP estimate (NaN without positives) and the non-zero entries of its row of G. */
+  /** Per query: AP estimate (NaN without positives). */
   ap: Float64Array;
-  nnz: Int32Array;
 }
 
-/** One thread's working arrays, kept from call to call (sized for the largest n and bins so far). */
-let work: { hist: Float64Array; gSlot: Float64Array; slotOf: Int32Array; bins: Float64Array } | null = null;
+/**
+ * Entries of one query's table: negatives' slots, then positives' (bins + 5 each). Slots fit in
+ * 16 bits up to bins = 32,762 (the loss allows 10,000).
+ */
+export function tableSize(bins: number): number {
+  return 2 * (bins + 5);
+}
 
-function workFor(n: number, bins: number) {
-  const W = bins + 5;
-  if (!work || work.slotOf.length < n || work.hist.length < 2 * W) {
-    const m = Math.max(n, work?.slotOf.length ?? 0);
-    const w = Math.max(2 * W, work?.hist.length ?? 0);
-    work = { hist: new Float64Array(w), gSlot: new Float64Array(w), slotOf: new Int32Array(m), bins: new Float64Array(2 * w) };
-  }
+/** Slot W − 1 (W = bins + 5) is never a pair's: its entry is always 0, for j = q and for queries without positives. */
+function zeroSlot(bins: number): number {
+  return bins + 4;
+}
+
+/** One thread's working arrays, kept from call to call (sized for the largest bins so far). */
+let work: { hist: Float64Array; bins: Float64Array } | null = null;
+
+function workFor(bins: number) {
+  const w = tableSize(bins);
+  if (!work || work.hist.length < w) work = { hist: new Float64Array(w), bins: new Float64Array(2 * w) };
   return work;
 }
 
 /** Runs queries q0..q1 (see FastApRows). */
 export function fastApRows(r: FastApRows, q0: number, q1: number): void {
-  const { s, ld, n, g, classOf, nPos: nPosOf, queries, bins, ap, nnz } = r;
+  const { s, ld, n, slots, tables, classOf, nPos: nPosOf, queries, bins, ap } = r;
   const L = bins + 1;
   const delta = 4 / bins;
   // Slots of one histogram: bin l at slot l + 2. A pair whose lower bin l0 is −1 or L−1 has one
@@ -56,10 +77,11 @@ export function fastApRows(r: FastApRows, q0: number, q1: number): void {
   // so those weights land in the two slots at either end, which are never read. This keeps the
   // per-pair work free of range tests. Negatives' slots come first, positives' W further.
   const W = L + 4;
-  const w = workFor(n, bins);
-  const { hist, gSlot, slotOf } = w;
-  // ∂L/∂s for a pair in slot k (its lower bin k − 2), negatives then positives as in `hist`;
-  // cumulative histograms and ∂F/∂h⁺_l, ∂F/∂h⁻_l of the current query.
+  const size = tableSize(bins);
+  const zero = zeroSlot(bins);
+  const w = workFor(bins);
+  const hist = w.hist;
+  // Cumulative histograms and ∂F/∂h⁺_l, ∂F/∂h⁻_l of the current query.
   const cumPos = w.bins.subarray(0, L);
   const cumAll = w.bins.subarray(L, 2 * L);
   const dPos = w.bins.subarray(2 * L, 3 * L);
@@ -68,14 +90,10 @@ export function fastApRows(r: FastApRows, q0: number, q1: number): void {
   for (let q = q0; q < q1; q++) {
     const nPos = nPosOf[q]!;
     const row = q * n;
-    if (nPos === 0) {
-      g.fill(0, row, row + n);
-      ap[q] = NaN;
-      nnz[q] = 0;
-      continue;
-    }
+    const tab = q * size;
+    tables[tab + zero] = 0;
     const c = classOf[q]!;
-    hist.fill(0, 0, 2 * W);
+    hist.fill(0, 0, size);
     // Items before q: column q above the diagonal; after it: row q.
     for (let j = 0; j < q; j++) {
       const u = (2 - 2 * s[j * ld + q]!) / delta;
@@ -84,8 +102,9 @@ export function fastApRows(r: FastApRows, q0: number, q1: number): void {
       const k = (classOf[j] === c ? W : 0) + (l0 < -2 ? 0 : l0 > L ? L + 2 : l0 + 2);
       hist[k]! += 1 - frac;
       hist[k + 1]! += frac;
-      slotOf[j] = k;
+      slots[row + j] = k;
     }
+    slots[row + q] = zero;
     const sRow = q * ld;
     for (let j = q + 1; j < n; j++) {
       const u = (2 - 2 * s[sRow + j]!) / delta;
@@ -94,7 +113,13 @@ export function fastApRows(r: FastApRows, q0: number, q1: number): void {
       const k = (classOf[j] === c ? W : 0) + (l0 < -2 ? 0 : l0 > L ? L + 2 : l0 + 2);
       hist[k]! += 1 - frac;
       hist[k + 1]! += frac;
-      slotOf[j] = k;
+      slots[row + j] = k;
+    }
+    if (nPos === 0) {
+      // No AP and a zero row of G; its slots are still filled, for g_ji (see fastApPackSymmetric).
+      tables.fill(0, tab, tab + size);
+      ap[q] = NaN;
+      continue;
     }
     // FastAP_q = (1/N⁺) Σ_l f_l, f_l = h⁺_l·H⁺_l/H_l over active bins (h⁺_l·H⁺_l > 0, H_l > 0).
     // For active l: ∂f_l/∂h⁺_m = [m=l]·H⁺_l/H_l + [m≤l]·(h⁺_l − f_l)/H_l and ∂f_l/∂h⁻_m = −[m≤l]·f_l/H_l;
@@ -133,49 +158,148 @@ export function fastApRows(r: FastApRows, q0: number, q1: number): void {
     for (let k = 0; k < W - 1; k++) {
       const lo = k - 2;
       const hi = k - 1;
-      gSlot[k] = scale * ((hi >= 0 && hi < L ? dNeg[hi]! : 0) - (lo >= 0 && lo < L ? dNeg[lo]! : 0));
-      gSlot[W + k] = scale * ((hi >= 0 && hi < L ? dPos[hi]! : 0) - (lo >= 0 && lo < L ? dPos[lo]! : 0));
+      tables[tab + k] = scale * ((hi >= 0 && hi < L ? dNeg[hi]! : 0) - (lo >= 0 && lo < L ? dNeg[lo]! : 0));
+      tables[tab + W + k] = scale * ((hi >= 0 && hi < L ? dPos[hi]! : 0) - (lo >= 0 && lo < L ? dPos[lo]! : 0));
     }
-    let nz = 0;
-    for (let j = 0; j < q; j++) {
-      const v = gSlot[slotOf[j]!]!;
-      g[row + j] = v;
-      if (v !== 0) nz++;
-    }
-    g[row + q] = 0;
-    for (let j = q + 1; j < n; j++) {
-      const v = gSlot[slotOf[j]!]!;
-      g[row + j] = v;
-      if (v !== 0) nz++;
-    }
-    nnz[q] = nz;
   }
+}
+
+/** g_ij: query i's table entry at j's slot. */
+function gOf(r: Pick<FastApRows, 'slots' | 'tables' | 'n' | 'bins'>, i: number, j: number): number {
+  return r.tables[i * tableSize(r.bins) + r.slots[i * r.n + j]!]!;
+}
+
+/** G (n×n, row-major float64) from the pass's slots and tables, into `g`. */
+export function fastApExpand(r: Pick<FastApRows, 'slots' | 'tables' | 'n' | 'bins'>, g: Float64Array): Float64Array {
+  for (let i = 0; i < r.n; i++) for (let j = 0; j < r.n; j++) g[i * r.n + j] = gOf(r, i, j);
+  return g;
+}
+
+/**
+ * Rows r0..r1 of G + Gᵀ in the float32 panel layout of pack.ts's packRows32 (MR-row panels of
+ * k = n padded to kp, r0 a multiple of mr; rows past n and t past n zero), each entry g_ij + g_ji
+ * rounded once: the same value as symmetrising G in float64 and then packing it. The pair's one
+ * slot k gives both terms: tables of i and of j at k. Returns the non-zero g_ij of those rows
+ * (for the sparse-product test, which looks at G itself).
+ */
+export function fastApPackSymmetric(
+  r: Pick<FastApRows, 'slots' | 'tables' | 'n' | 'bins'>,
+  f: Float32Array,
+  base: number,
+  kp: number,
+  mr: number,
+  r0: number,
+  r1: number,
+): number {
+  const { slots, tables, n } = r;
+  const size = tableSize(r.bins);
+  const step = 4 * mr;
+  let nz = 0;
+  for (let p0 = r0; p0 < r1; p0 += mr) {
+    const panel = base + (p0 / mr) * mr * kp;
+    for (let rr = 0; rr < mr; rr++) {
+      const i = p0 + rr;
+      let o = panel + rr * 4;
+      let t = 0;
+      if (i < n) {
+        const row = i * n;
+        const ti = i * size;
+        for (let tj = 0; t + 4 <= n; t += 4, o += step) {
+          for (let e = 0; e < 4; e++, tj += size) {
+            const k = slots[row + t + e]!;
+            const a = tables[ti + k]!;
+            if (a !== 0) nz++;
+            f[o + e] = a + tables[tj + k]!;
+          }
+        }
+        if (t < n) {
+          for (let e = 0; e < 4; e++) {
+            const j = t + e;
+            if (j >= n) {
+              f[o + e] = 0;
+              continue;
+            }
+            const k = slots[row + j]!;
+            const a = tables[ti + k]!;
+            if (a !== 0) nz++;
+            f[o + e] = a + tables[j * size + k]!;
+          }
+          t += 4;
+          o += step;
+        }
+      }
+      for (; t < kp; t += 4, o += step) f.fill(0, o, o + 4);
+    }
+  }
+  return nz;
+}
+
+/** A pass's arrays as views of the shared memory (byte offsets), for its jobs. */
+function sharedRows(memory: ArrayBufferLike, slotsOff: number, tablesOff: number, n: number, bins: number) {
+  return { slots: new Uint16Array(memory, slotsOff, n * n), tables: new Float64Array(memory, tablesOff, n * tableSize(bins)), n, bins };
 }
 
 /**
  * The parameters of a 'fast-ap-rows' job, in the order they are passed to the pool: byte
  * offsets into the shared memory of S (float32 when sBytes is 4, else float64; ld entries a
- * row), G (float64), classOf, nPos and nnz (int32) and ap (float64); then n, queries, bins and
- * the queries per block.
+ * row), the slots (uint16) and tables (float64), classOf and nPos (int32) and ap (float64);
+ * then n, queries, bins and the queries per block.
  */
-export const FAST_AP_ROWS_PARAMS = ['sOff', 'sBytes', 'ld', 'gOff', 'classOff', 'nPosOff', 'nnzOff', 'apOff', 'n', 'queries', 'bins', 'perBlock'] as const;
+export const FAST_AP_ROWS_PARAMS = [
+  'sOff',
+  'sBytes',
+  'ld',
+  'slotsOff',
+  'tablesOff',
+  'classOff',
+  'nPosOff',
+  'apOff',
+  'n',
+  'queries',
+  'bins',
+  'perBlock',
+] as const;
 
-/** Block `idx` of a 'fast-ap-rows' job: queries idx·perBlock onwards. */
-export function fastApRowsBlock(_kernels: unknown, p: Int32Array, idx: number, memory: ArrayBufferLike): void {
+const rowsViews = viewsPerJob((memory, p): FastApRows => {
   const n = p[8]!;
   const ld = p[2]!;
-  const rows: FastApRows = {
+  const { slots, tables, bins } = sharedRows(memory, p[3]!, p[4]!, n, p[10]!);
+  return {
     s: p[1] === 4 ? new Float32Array(memory, p[0]!, n * ld) : new Float64Array(memory, p[0]!, n * ld),
     ld,
     n,
-    g: new Float64Array(memory, p[3]!, n * n),
-    classOf: new Int32Array(memory, p[4]!, n),
-    nPos: new Int32Array(memory, p[5]!, n),
-    nnz: new Int32Array(memory, p[6]!, n),
-    ap: new Float64Array(memory, p[7]!, n),
+    slots,
+    tables,
+    classOf: new Int32Array(memory, p[5]!, n),
+    nPos: new Int32Array(memory, p[6]!, n),
     queries: p[9]!,
-    bins: p[10]!,
+    bins,
+    ap: new Float64Array(memory, p[7]!, n),
   };
+});
+
+/** Block `idx` of a 'fast-ap-rows' job: queries idx·perBlock onwards. */
+export function fastApRowsBlock(_kernels: unknown, p: Int32Array, idx: number, memory: ArrayBufferLike): void {
+  const rows = rowsViews(memory, p);
   const q0 = idx * p[11]!;
-  fastApRows(rows, q0, Math.min(n, q0 + p[11]!));
+  fastApRows(rows, q0, Math.min(rows.n, q0 + p[11]!));
+}
+
+/**
+ * The parameters of a 'fast-ap-pack' job (fastApPackSymmetric over blocks of `perBlock` rows, a
+ * multiple of mr): byte offsets of the slots and tables, n, bins, the panels' byte offset, kp, mr,
+ * perBlock, and the byte offset of an int32 per block that gets the block's non-zero count.
+ */
+export const FAST_AP_PACK_PARAMS = ['slotsOff', 'tablesOff', 'n', 'bins', 'aOff', 'kp', 'mr', 'perBlock', 'nnzOff'] as const;
+
+const packViews = viewsPerJob((memory, p) => ({
+  rows: sharedRows(memory, p[0]!, p[1]!, p[2]!, p[3]!),
+  f: new Float32Array(memory),
+  counts: new Int32Array(memory, p[8]!, Math.ceil(p[2]! / p[7]!)),
+}));
+
+export function fastApPackBlock(_kernels: unknown, p: Int32Array, idx: number, memory: ArrayBufferLike): void {
+  const { rows, f, counts } = packViews(memory, p);
+  const r0 = idx * p[7]!;
+  counts[idx] = fastApPackSymmetric(rows, f, p[4]! / 4, p[5]!, p[6]!, r0, Math.min(rows.n, r0 + p[7]!));
 }
