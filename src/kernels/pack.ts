@@ -17,9 +17,10 @@ export interface PackFns {
   demoteQuads: (dst: number, src: number, count: number, dstStep: number) => void;
   /**
    * count × (the 4×2 f64 block at src, rows srcRow bytes apart, rounded to f32 and stored column
-   * by column: [dst] ← its first column, [dst+16] ← its second; src += 16; dst += dstStep), count ≥ 1.
+   * by column: [dst] ← its first column, [dst+16] ← its second; src += srcStep; dst += dstStep),
+   * count ≥ 1.
    */
-  transposeQuads: (dst: number, src: number, count: number, srcRow: number, dstStep: number) => void;
+  transposeQuads: (dst: number, src: number, count: number, srcRow: number, srcStep: number, dstStep: number) => void;
   /**
    * count × 2×2 transposes: a = [src], b = [src + srcNext]; [dst] ← (a0, b0), [dst+16] ← (a1, b1);
    * src += srcStep; dst += dstStep. count ≥ 1.
@@ -67,7 +68,7 @@ export function packModule(maxPages: number): Uint8Array {
   }
   const tq = new Code();
   {
-    const [dst, src, count, srcRow, dstStep, r2, r3, a, b, c, e] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const [dst, src, count, srcRow, srcStep, dstStep, r2, r3, a, b, c, e] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
     tq.emit(op.localGet(srcRow), op.localGet(srcRow), op.i32Add, op.localTee(r2), op.localGet(srcRow), op.i32Add, op.localSet(r3));
     tq.emit(op.loop);
     tq.emit(op.localGet(src), op.v128Load(0, 3), op.localSet(a));
@@ -84,7 +85,7 @@ export function packModule(maxPages: number): Uint8Array {
       tq.emit(op.localGet(c), op.localGet(e), op.i8x16Shuffle(half), op.f32x4DemoteF64x2Zero);
       tq.emit(op.i8x16Shuffle(lows), op.v128Store(off, 4));
     }
-    tq.emit(op.localGet(src), op.i32Const(16), op.i32Add, op.localSet(src));
+    tq.emit(op.localGet(src), op.localGet(srcStep), op.i32Add, op.localSet(src));
     tq.emit(op.localGet(dst), op.localGet(dstStep), op.i32Add, op.localSet(dst));
     tq.emit(op.localGet(count), op.i32Const(-1), op.i32Add, op.localTee(count), op.brIf(0), op.end);
   }
@@ -95,7 +96,7 @@ export function packModule(maxPages: number): Uint8Array {
       { name: 'demoteQuads', params: [I32, I32, I32, I32], results: [], locals: [], code: demote },
       {
         name: 'transposeQuads',
-        params: [I32, I32, I32, I32, I32],
+        params: [I32, I32, I32, I32, I32, I32],
         results: [],
         locals: [
           [2, I32],
@@ -340,7 +341,7 @@ export function packTransposedShared(
     if (q < fullQuads && pairedRows > 0) {
       for (let r = 0; r < pr; r += 2) {
         const count = pairedRows - r - 2 >= 0 ? Math.floor((pairedRows - r - 2) / pr) + 1 : 0;
-        if (count > 0) fns.transposeQuads((o + r * 4) * 4, (src + t0 * rows + r) * 8, count, rows * 8, panelStride * 4);
+        if (count > 0) fns.transposeQuads((o + r * 4) * 4, (src + t0 * rows + r) * 8, count, rows * 8, pr * 8, panelStride * 4);
       }
       first = pairedRows;
     }
