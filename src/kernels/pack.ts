@@ -1,4 +1,4 @@
-import { Code, I32, V128, op, wasmModule } from './wasm-asm.js';
+import { Code, F64, I32, V128, op, wasmModule } from './wasm-asm.js';
 
 /**
  * Packing of matmul operands into the panel layout of matmul.ts: element (row, t) of a panel of
@@ -21,6 +21,13 @@ export interface PackFns {
    * count ≥ 1.
    */
   transposeQuads: (dst: number, src: number, count: number, srcRow: number, srcStep: number, dstStep: number) => void;
+  /**
+   * count × four f32 at dst: for e = 0..3, slot k = the u16 at slots + 2e, a = the f64 at
+   * tabI + 8k, [dst + 4e] ← (a + the f64 at tabJ + 8k) rounded to f32, tabJ += tabJStep; then
+   * slots += 8, dst += dstStep. Returns how many a were not 0. count ≥ 1. (A row of G + Gᵀ from
+   * per-query tables indexed by per-pair slots: losses/kernels/fast-ap-rows.ts.)
+   */
+  slotSums: (dst: number, slots: number, tabI: number, tabJ: number, count: number, dstStep: number, tabJStep: number) => number;
   /**
    * count × 2×2 transposes: a = [src], b = [src + srcNext]; [dst] ← (a0, b0), [dst+16] ← (a1, b1);
    * src += srcStep; dst += dstStep. count ≥ 1.
@@ -89,10 +96,36 @@ export function packModule(maxPages: number): Uint8Array {
     tq.emit(op.localGet(dst), op.localGet(dstStep), op.i32Add, op.localSet(dst));
     tq.emit(op.localGet(count), op.i32Const(-1), op.i32Add, op.localTee(count), op.brIf(0), op.end);
   }
+  const ss = new Code();
+  {
+    const [dst, slots, tabI, tabJ, count, dstStep, tabJStep, k, nz, a] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+    ss.emit(op.loop);
+    for (let e = 0; e < 4; e++) {
+      ss.emit(op.localGet(slots), op.i32Load16U(2 * e), op.i32Const(3), op.i32Shl, op.localSet(k));
+      ss.emit(op.localGet(tabI), op.localGet(k), op.i32Add, op.f64Load(0), op.localSet(a));
+      ss.emit(op.localGet(nz), op.localGet(a), op.f64Const(0), op.f64Ne, op.i32Add, op.localSet(nz));
+      ss.emit(op.localGet(dst), op.localGet(a), op.localGet(tabJ), op.localGet(k), op.i32Add, op.f64Load(0), op.f64Add, op.f32DemoteF64, op.f32Store(4 * e));
+      ss.emit(op.localGet(tabJ), op.localGet(tabJStep), op.i32Add, op.localSet(tabJ));
+    }
+    ss.emit(op.localGet(slots), op.i32Const(8), op.i32Add, op.localSet(slots));
+    ss.emit(op.localGet(dst), op.localGet(dstStep), op.i32Add, op.localSet(dst));
+    ss.emit(op.localGet(count), op.i32Const(-1), op.i32Add, op.localTee(count), op.brIf(0), op.end);
+    ss.emit(op.localGet(nz));
+  }
   return wasmModule(
     [
       { name: 'copyPairs', params: [I32, I32, I32, I32], results: [], locals: [], code: copy },
       { name: 'transposePairs', params: [I32, I32, I32, I32, I32, I32], results: [], locals: [[2, V128]], code: tr },
+      {
+        name: 'slotSums',
+        params: [I32, I32, I32, I32, I32, I32, I32],
+        results: [I32],
+        locals: [
+          [2, I32],
+          [1, F64],
+        ],
+        code: ss,
+      },
       { name: 'demoteQuads', params: [I32, I32, I32, I32], results: [], locals: [], code: demote },
       {
         name: 'transposeQuads',

@@ -106,6 +106,9 @@ export const op = {
   /** Relaxed SIMD: a·b + c, fused or not as the engine chooses (both round at most as much as mul then add). */
   f32x4RelaxedMadd: simd(0x105),
   i32And: [0x71],
+  i32Load16U: (offset: number) => [0x2f, 1, ...uleb(offset)],
+  f32DemoteF64: [0xb6],
+  f64Ne: [0x62],
   i32ShrU: [0x76],
 };
 

@@ -10,6 +10,7 @@ import { fastApExpand, fastApPackSymmetric, fastApRows, tableSize } from '../../
 import { gram, gramBackward } from '../../src/losses/kernels/gram.js';
 import { groupLabels, positivesOf } from '../../src/losses/kernels/batch.js';
 import { simdMatmulAvailable } from '../../src/losses/kernels/matmul.js';
+import { packModule, type PackFns } from '../../src/kernels/pack.js';
 
 const ctx = { rng: new Rng(0) };
 
@@ -201,12 +202,35 @@ describe('fast-ap kernel with float32 products (training)', () => {
     const want = new Float32Array(panels * mr * kp);
     for (let i = 0; i < n; i++)
       for (let j = 0; j < n; j++) want[Math.floor(i / mr) * mr * kp + ((j >> 2) * mr + (i % mr)) * 4 + (j & 3)] = g[i * n + j]! + g[j * n + i]!;
-    const f = new Float32Array(want.length + 8).fill(NaN);
-    let nz = 0;
-    for (let r0 = 0; r0 < n; r0 += 8) nz += fastApPackSymmetric(rows, f, 4, kp, mr, r0, Math.min(n, r0 + 8));
-    expect([...f.subarray(4, 4 + want.length)]).toEqual([...want]);
-    expect(Number.isNaN(f[3]!) && Number.isNaN(f[4 + want.length]!)).toBe(true);
-    expect(nz).toBe(g.filter((v) => v !== 0).length);
+    // In JS, and with the wasm slotSums on a shared memory holding the slots, tables and panels.
+    const mem = new (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: ArrayBuffer } } }).WebAssembly.Memory({
+      initial: 4,
+      maximum: 64,
+      shared: true,
+    });
+    const wa = globalThis as unknown as {
+      WebAssembly: { Instance: new (m: object, i: object) => { exports: unknown }; Module: new (b: Uint8Array) => object };
+    };
+    const fns = new wa.WebAssembly.Instance(new wa.WebAssembly.Module(packModule(64)), { env: { mem } }).exports as PackFns;
+    const shared = {
+      n,
+      bins: rows.bins,
+      slots: new Uint16Array(mem.buffer, 1000, n * n),
+      tables: new Float64Array(mem.buffer, 8000, rows.tables.length),
+    };
+    shared.slots.set(rows.slots);
+    shared.tables.set(rows.tables);
+    for (const [f, src, wasm] of [
+      [new Float32Array(want.length + 8), rows, undefined],
+      [new Float32Array(mem.buffer, 100_000, want.length + 8), shared, fns],
+    ] as const) {
+      f.fill(NaN);
+      let nz = 0;
+      for (let r0 = 0; r0 < n; r0 += 8) nz += fastApPackSymmetric(src, f, 4, kp, mr, r0, Math.min(n, r0 + 8), wasm);
+      expect([...f.subarray(4, 4 + want.length)]).toEqual([...want]);
+      expect(Number.isNaN(f[3]!) && Number.isNaN(f[4 + want.length]!)).toBe(true);
+      expect(nz).toBe(g.filter((v) => v !== 0).length);
+    }
   });
 
   it('uses the SIMD engine here (otherwise the tests above only exercise the portable path)', () => {
