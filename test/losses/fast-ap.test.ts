@@ -192,6 +192,20 @@ describe('fast-ap kernel with float32 products (training)', () => {
     }
   });
 
+  it('a NaN embedding: its pairs fall in no bin, as in the step-by-step pass (the wasm histogram loop slots them apart)', () => {
+    const n = 64;
+    const d = 40;
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 16);
+    const x = randomUnit(n, d, 9);
+    x[5 * d + 3] = NaN;
+    const want = stepByStep(x, n, d, labels, 10);
+    const got = fastApKernel(x, n, d, labels, { bins: 10 }, f32);
+    // Every other query still has a finite AP, the same as step by step (NaN equals NaN here).
+    expect([...want.ap].filter((v, q) => q !== 5 && !Number.isFinite(v))).toEqual([]);
+    expect([...got.apPerQuery!]).toEqual([...want.ap]);
+    expect([...got.grad]).toEqual([...want.grad]);
+  });
+
   it('packs G + Gᵀ from the pass: each entry g_ij + g_ji rounded once to float32, in MR-row panels, padding zero', () => {
     const labels = unevenLabels();
     const n = labels.length;

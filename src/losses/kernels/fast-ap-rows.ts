@@ -1,4 +1,5 @@
 import { viewsPerJob } from '../../kernels/views.js';
+import type { FastApHist } from './fast-ap-wasm.js';
 import type { PackFns } from '../../kernels/pack.js';
 import type { KernelExports } from '../../kernels/jobs.js';
 
@@ -45,6 +46,11 @@ export interface FastApRows {
   bins: number;
   /** Per query: AP estimate (NaN without positives). */
   ap: Float64Array;
+  /**
+   * The wasm histogram loop (fast-ap-wasm.ts), when s is float32 and every array above views the
+   * memory it runs on; each query's histogram is then built in its own table.
+   */
+  wasmHist?: FastApHist;
 }
 
 /**
@@ -82,7 +88,7 @@ export function fastApRows(r: FastApRows, q0: number, q1: number): void {
   const size = tableSize(bins);
   const zero = zeroSlot(bins);
   const w = workFor(bins);
-  const hist = w.hist;
+  const wasm = r.wasmHist;
   // Cumulative histograms and ∂F/∂h⁺_l, ∂F/∂h⁻_l of the current query.
   const cumPos = w.bins.subarray(0, L);
   const cumAll = w.bins.subarray(L, 2 * L);
@@ -93,30 +99,19 @@ export function fastApRows(r: FastApRows, q0: number, q1: number): void {
     const nPos = nPosOf[q]!;
     const row = q * n;
     const tab = q * size;
-    tables[tab + zero] = 0;
     const c = classOf[q]!;
-    hist.fill(0, 0, size);
+    // The histogram: this thread's scratch in JS; with the wasm loop, query q's own table, which
+    // is written only once the histogram has been read.
+    const hist = wasm ? tables : w.hist;
+    const h0 = wasm ? tab : 0;
+    hist.fill(0, h0, h0 + size);
     // Items before q: column q above the diagonal; after it: row q.
-    for (let j = 0; j < q; j++) {
-      const u = (2 - 2 * s[j * ld + q]!) / delta;
-      const l0 = Math.floor(u);
-      const frac = u - l0;
-      const k = (classOf[j] === c ? W : 0) + (l0 < -2 ? 0 : l0 > L ? L + 2 : l0 + 2);
-      hist[k]! += 1 - frac;
-      hist[k + 1]! += frac;
-      slots[row + j] = k;
-    }
+    if (wasm) {
+      const [sAt, classAt, slotsAt, histAt] = [s.byteOffset, classOf.byteOffset, slots.byteOffset + row * 2, tables.byteOffset + tab * 8];
+      if (q > 0) wasm(sAt + q * 4, ld * 4, q, classAt, c, W, L, delta, histAt, slotsAt);
+      if (q + 1 < n) wasm(sAt + (q * ld + q + 1) * 4, 4, n - q - 1, classAt + (q + 1) * 4, c, W, L, delta, histAt, slotsAt + (q + 1) * 2);
+    } else histogramJs(r, q, hist, W);
     slots[row + q] = zero;
-    const sRow = q * ld;
-    for (let j = q + 1; j < n; j++) {
-      const u = (2 - 2 * s[sRow + j]!) / delta;
-      const l0 = Math.floor(u);
-      const frac = u - l0;
-      const k = (classOf[j] === c ? W : 0) + (l0 < -2 ? 0 : l0 > L ? L + 2 : l0 + 2);
-      hist[k]! += 1 - frac;
-      hist[k + 1]! += frac;
-      slots[row + j] = k;
-    }
     if (nPos === 0) {
       // No AP and a zero row of G; its slots are still filled, for g_ji (see fastApPackSymmetric).
       tables.fill(0, tab, tab + size);
@@ -129,9 +124,9 @@ export function fastApRows(r: FastApRows, q0: number, q1: number): void {
     let cp = 0;
     let ca = 0;
     for (let l = 0; l < L; l++) {
-      const hp = hist[W + l + 2]!;
+      const hp = hist[h0 + W + l + 2]!;
       cp += hp;
-      ca += hp + hist[l + 2]!;
+      ca += hp + hist[h0 + l + 2]!;
       cumPos[l] = cp;
       cumAll[l] = ca;
     }
@@ -139,7 +134,7 @@ export function fastApRows(r: FastApRows, q0: number, q1: number): void {
     let sufPos = 0;
     let sufNeg = 0;
     for (let l = L - 1; l >= 0; l--) {
-      const hp = hist[W + l + 2]!;
+      const hp = hist[h0 + W + l + 2]!;
       const f = hp * cumPos[l]!;
       const h = cumAll[l]!;
       let own = 0;
@@ -163,6 +158,35 @@ export function fastApRows(r: FastApRows, q0: number, q1: number): void {
       tables[tab + k] = scale * ((hi >= 0 && hi < L ? dNeg[hi]! : 0) - (lo >= 0 && lo < L ? dNeg[lo]! : 0));
       tables[tab + W + k] = scale * ((hi >= 0 && hi < L ? dPos[hi]! : 0) - (lo >= 0 && lo < L ? dPos[lo]! : 0));
     }
+    tables[tab + zero] = 0;
+  }
+}
+
+/** Query q's histogram in JS, into hist[0 .. 2W) (see fastApRows). */
+function histogramJs(r: FastApRows, q: number, hist: Float64Array, W: number): void {
+  const { s, ld, n, slots, classOf, bins } = r;
+  const L = bins + 1;
+  const delta = 4 / bins;
+  const c = classOf[q]!;
+  const row = q * n;
+  for (let j = 0; j < q; j++) {
+    const u = (2 - 2 * s[j * ld + q]!) / delta;
+    const l0 = Math.floor(u);
+    const frac = u - l0;
+    const k = (classOf[j] === c ? W : 0) + (l0 < -2 ? 0 : l0 > L ? L + 2 : l0 + 2);
+    hist[k]! += 1 - frac;
+    hist[k + 1]! += frac;
+    slots[row + j] = k;
+  }
+  const sRow = q * ld;
+  for (let j = q + 1; j < n; j++) {
+    const u = (2 - 2 * s[sRow + j]!) / delta;
+    const l0 = Math.floor(u);
+    const frac = u - l0;
+    const k = (classOf[j] === c ? W : 0) + (l0 < -2 ? 0 : l0 > L ? L + 2 : l0 + 2);
+    hist[k]! += 1 - frac;
+    hist[k + 1]! += frac;
+    slots[row + j] = k;
   }
 }
 
@@ -286,12 +310,15 @@ const rowsViews = viewsPerJob((memory, p): FastApRows => {
     queries: p[9]!,
     bins,
     ap: new Float64Array(memory, p[7]!, n),
+    wasmHist: undefined,
   };
 });
 
 /** Block `idx` of a 'fast-ap-rows' job: queries idx·perBlock onwards. */
-export function fastApRowsBlock(_kernels: unknown, p: Int32Array, idx: number, memory: ArrayBufferLike): void {
+export function fastApRowsBlock(kernels: KernelExports, p: Int32Array, idx: number, memory: ArrayBufferLike): void {
   const rows = rowsViews(memory, p);
+  // The wasm loop reads float32 scores only; without it (a runtime that refused the module) JS.
+  if (p[1] === 4) rows.wasmHist = kernels.fastApHist as FastApHist | undefined;
   const q0 = idx * p[11]!;
   fastApRows(rows, q0, Math.min(rows.n, q0 + p[11]!));
 }

@@ -6,6 +6,7 @@ import { matmulBlockCount } from '../../kernels/matmul-blocks.js';
 import { KernelPool, threadCount } from '../../kernels/pool.js';
 import type { KernelExports } from '../../kernels/jobs.js';
 import { packModule, packPanels, packRows32, packTransposed32, type PackFns } from '../../kernels/pack.js';
+import { fastApModule } from './fast-ap-wasm.js';
 
 /**
  * C = A·Bᵀ in float64 (A m×k, B n×k, both row-major). The similarity matrix S = X·Xᵀ and the
@@ -53,12 +54,14 @@ function getEngine(): Engine | null {
   const wasm = wasmApi();
   const bytes = tileModule(MAX_PAGES);
   const packBytes = packModule(MAX_PAGES);
-  if (!wasm || !wasm.validate(bytes) || !wasm.validate(packBytes)) {
+  const fastApBytes = fastApModule(MAX_PAGES);
+  if (!wasm || !wasm.validate(bytes) || !wasm.validate(packBytes) || !wasm.validate(fastApBytes)) {
     engine = null;
     return engine;
   }
   try {
-    const modules = { tiles: new wasm.Module(bytes), pack: new wasm.Module(packBytes) };
+    // FastAP's histogram loop rides along: its float32 path runs as pool jobs on this memory.
+    const modules = { tiles: new wasm.Module(bytes), pack: new wasm.Module(packBytes), fastAp: new wasm.Module(fastApBytes) };
     const mem = sharedMemory(MAX_PAGES);
     const kernels = instantiateKernels(modules, mem);
     const pack = kernels as unknown as PackFns;
