@@ -14,8 +14,8 @@ import { lossEngine } from './kernels/matmul.js';
  * multiply-adds and without its SIMD kernel.
  *
  * With float32 products and the SIMD engine, every stage runs as a job on the worker threads
- * (kernels/fast-ap-f32.ts); otherwise S, the pass and the gradient run here in turn. Both give
- * the same bits for the same precision.
+ * (kernels/fast-ap-f32.ts; up to about B = 14,000 at D = 512); otherwise S, the pass and the
+ * gradient run here in turn. Both give the same bits for the same precision.
  */
 export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   const { groups, queries } = apBatch('fast-ap', x, n, d, labels);
@@ -24,18 +24,29 @@ export const fastApKernel: LossKernel = (x, n, d, labels, params, ctx) => {
   for (let q = 0; q < n; q++) nPos[q] = positivesOf(groups, q);
   const batch = { classOf: groups.classOf, nPos, queries, bins };
   const eng = ctx.precision === 'float32' ? lossEngine() : null;
-  if (eng) {
-    const { ap, grad } = fastApFloat32(eng, x, n, d, batch, ctx.gradOut);
-    return { loss: 1 - meanValid(ap), grad, apPerQuery: ap };
-  }
+  const shared = eng && fastApFloat32(eng, x, n, d, batch, ctx.gradOut);
+  if (shared) return { loss: 1 - meanValid(shared.ap), grad: shared.grad, apPerQuery: shared.ap };
   const prec = { float32: ctx.precision === 'float32' };
   const s = gram(x, n, d, { ...prec, scratch: true });
-  const rows = { s, ld: n, n, slots: new Uint16Array(n * n), tables: new Float64Array(n * tableSize(bins)), ...batch, ap: new Float64Array(n) };
+  const rows = { s, ld: n, n, ...passArrays(n * n, n * tableSize(bins)), ...batch, ap: new Float64Array(n) };
   fastApRows(rows, 0, n);
   // The pass is done with S: G = ∂L/∂S overwrites it.
   const g = fastApExpand(rows, s);
   return { loss: 1 - meanValid(rows.ap), grad: gramBackward(g, x, n, d, { ...prec, out: ctx.gradOut }), apPerQuery: rows.ap };
 };
+
+/**
+ * The pass's slots and tables on this thread, kept from call to call as the kernels' scratch is
+ * (scratch.ts: a fresh multi-megabyte array costs a page fault per 4 KB on its first write).
+ */
+let kept = { slots: new Uint16Array(0), tables: new Float64Array(0) };
+
+function passArrays(pairs: number, entries: number): { slots: Uint16Array; tables: Float64Array } {
+  if (kept.slots.length < pairs) kept = { ...kept, slots: new Uint16Array(pairs) };
+  if (kept.tables.length < entries) kept = { ...kept, tables: new Float64Array(entries) };
+  return { slots: kept.slots.subarray(0, pairs), tables: kept.tables.subarray(0, entries) };
+}
+
 const fastAp = defineLoss({
   name: 'fast-ap',
   description: 'FastAP (Cakir et al. 2019): 1 − AP from soft histograms of squared distances',

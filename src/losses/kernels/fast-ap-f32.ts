@@ -60,7 +60,16 @@ function layout(n: number, d: number, bins: number) {
   return { ...at, end, kp, kpT, np, npT };
 }
 
-/** FastAP's AP per query and gradient (into `gradOut` when given) for the float32 products. */
+/**
+ * Bytes of one step's arrays in the shared memory past which this path steps aside: the jobs get
+ * byte offsets as int32 parameters (about B = 14,000 at D = 512).
+ */
+const MAX_BYTES = 2 ** 31 - 1;
+
+/**
+ * FastAP's AP per query and gradient (into `gradOut` when given) for the float32 products; null
+ * when the batch is too large for this path (the caller then runs the stages one after the other).
+ */
 export function fastApFloat32(
   eng: LossEngine,
   x: Float64Array,
@@ -68,8 +77,9 @@ export function fastApFloat32(
   d: number,
   batch: FastApBatch,
   gradOut?: Float64Array,
-): { ap: Float64Array; grad: Float64Array } {
+): { ap: Float64Array; grad: Float64Array } | null {
   const at = layout(n, d, batch.bins);
+  if (at.end > MAX_BYTES) return null;
   const buf = ensureBytes(eng.mem, at.end);
   new Float64Array(buf, at.x, n * d).set(x.subarray(0, n * d));
   new Int32Array(buf, at.classOf, n).set(batch.classOf);
