@@ -5,7 +5,7 @@ import type { KernelExports } from './jobs.js';
  * passed to the pool. C = A·Bᵀ over packed panels: a block is a range of `jpBlock` panels of B,
  * computed against every panel of A over all k blocks in order (the first stores, the rest add).
  */
-export const MATMUL_PARAMS = ['bOff', 'cOff', 'ldc', 'nIp', 'nJp', 'jpBlock', 'kp', 'symmetric', 'kBlock', 'mr', 'nr', 'elemBytes'] as const;
+export const MATMUL_PARAMS = ['aOff', 'bOff', 'cOff', 'ldc', 'nIp', 'nJp', 'jpBlock', 'kp', 'symmetric', 'kBlock', 'mr', 'nr', 'elemBytes'] as const;
 
 /** Blocks of a 'matmul-blocks' job. */
 export function matmulBlockCount(nJp: number, jpBlock: number): number {
@@ -18,18 +18,19 @@ export function matmulBlockCount(nJp: number, jpBlock: number): number {
  * `tile`, 4 the float32 one `tile32`.
  */
 export function matmulBlock(kernels: KernelExports, c: Int32Array, idx: number): void {
-  const bOff = c[0]!;
-  const cOff = c[1]!;
-  const ldc = c[2]!;
-  const nIp = c[3]!;
-  const nJp = c[4]!;
-  const jpBlock = c[5]!;
-  const kp = c[6]!;
-  const sym = c[7]!;
-  const kBlock = c[8]!;
-  const mr = c[9]!;
-  const nr = c[10]!;
-  const eb = c[11]!;
+  const aOff = c[0]!;
+  const bOff = c[1]!;
+  const cOff = c[2]!;
+  const ldc = c[3]!;
+  const nIp = c[4]!;
+  const nJp = c[5]!;
+  const jpBlock = c[6]!;
+  const kp = c[7]!;
+  const sym = c[8]!;
+  const kBlock = c[9]!;
+  const mr = c[10]!;
+  const nr = c[11]!;
+  const eb = c[12]!;
   const tile = eb === 4 ? kernels.tile32! : kernels.tile!;
   const b = matmulBlockCount(nJp, jpBlock) - 1 - idx;
   const jp0 = b * jpBlock;
@@ -38,6 +39,6 @@ export function matmulBlock(kernels: KernelExports, c: Int32Array, idx: number):
   const ip1 = sym ? Math.min(nIp, Math.ceil((jp1 * nr) / mr)) : nIp;
   for (let t0 = 0; t0 < kp; t0 += kBlock) {
     const t1 = Math.min(kp, t0 + kBlock);
-    tile(0, bOff, cOff, ldc, 0, ip1, jp0, jp1, t0 * mr * eb, t1 * mr * eb, t0 * nr * eb, mr * kp * eb, nr * kp * eb, t0 > 0 ? 1 : 0);
+    tile(aOff, bOff, cOff, ldc, 0, ip1, jp0, jp1, t0 * mr * eb, t1 * mr * eb, t0 * nr * eb, mr * kp * eb, nr * kp * eb, t0 > 0 ? 1 : 0);
   }
 }

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { JOB_NAMES, JOBS, type JobName, type KernelExports } from './jobs.js';
 import { BLOCKS, claimBlocks, CLAIM_BYTE, CONTROL_BYTES, CONTROL_INTS, FINISHED, GEN, JOB, PARAMS, MAX_PARAMS, READY } from './protocol.js';
 import type { TaskWorkerData, WorkerData } from './worker.js';
+import type { WasmMemory } from './wasm-asm.js';
 
 /**
  * Worker threads for the wasm kernels: every thread (this one included) instantiates the same
@@ -48,7 +49,7 @@ export class KernelPool {
   constructor(
     private readonly kernels: KernelExports,
     modules: Record<string, object>,
-    memory: object,
+    private readonly memory: WasmMemory,
     threads: number,
   ) {
     const script = threads > 1 ? workerScript() : null;
@@ -82,7 +83,8 @@ export class KernelPool {
     Atomics.store(c, BLOCKS, blocks);
     Atomics.store(c, GEN, gen);
     if (parts > 1) Atomics.notify(c, GEN);
-    claimBlocks(runner, this.kernels, c, this.params, this.claim, gen, blocks);
+    const memory = this.memory.buffer;
+    claimBlocks(runner, this.kernels, c, this.params, this.claim, gen, blocks, memory);
     const deadline = Date.now() + WORKER_TIMEOUT_MS;
     for (let done = Atomics.load(c, FINISHED); done < blocks; done = Atomics.load(c, FINISHED)) {
       Atomics.wait(c, FINISHED, done, 1000);
@@ -93,7 +95,7 @@ export class KernelPool {
         this.stop();
         const own = new BigUint64Array(new SharedArrayBuffer(8));
         own[0] = BigInt(gen >>> 0) << BigInt(32);
-        claimBlocks(runner, this.kernels, c, this.params, own, gen, blocks);
+        claimBlocks(runner, this.kernels, c, this.params, own, gen, blocks, memory);
         return;
       }
     }

@@ -39,6 +39,7 @@ export function claimBlocks(
   claim: BigUint64Array,
   gen: number,
   blocks: number,
+  memory: ArrayBufferLike,
 ): void {
   const tag = BigInt(gen >>> 0);
   for (;;) {
@@ -47,7 +48,7 @@ export function claimBlocks(
     const idx = Number(v & BigInt(0xffffffff));
     if (idx >= blocks) return;
     if (Atomics.compareExchange(claim, 0, v, v + BigInt(1)) !== v) continue;
-    run(kernels, params, idx);
+    run(kernels, params, idx, memory);
     if (Atomics.add(c, FINISHED, 1) + 1 === blocks) Atomics.notify(c, FINISHED);
   }
 }

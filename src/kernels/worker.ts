@@ -8,6 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { JOB_NAMES, JOBS } from './jobs.js';
 import { instantiateKernels } from './memory.js';
+import type { WasmMemory } from './wasm-asm.js';
 import { BLOCKS, claimBlocks, CLAIM_BYTE, CONTROL_INTS, GEN, JOB, MAX_PARAMS, PARAMS, READY } from './protocol.js';
 
 export interface WorkerData {
@@ -33,6 +34,7 @@ if (data && data.task !== undefined) {
   parentPort?.postMessage('done');
 } else if (data && data.control) {
   const kernels = instantiateKernels(data.modules, data.memory);
+  const memory = data.memory as WasmMemory;
   const c = new Int32Array(data.control, 0, CONTROL_INTS);
   const params = new Int32Array(data.control, PARAMS * 4, MAX_PARAMS);
   const claim = new BigUint64Array(data.control, CLAIM_BYTE, 1);
@@ -43,6 +45,7 @@ if (data && data.task !== undefined) {
     Atomics.wait(c, GEN, seen);
     seen = Atomics.load(c, GEN);
     const run = JOBS[JOB_NAMES[Atomics.load(c, JOB)]!];
-    claimBlocks(run, kernels, c, params, claim, seen, Atomics.load(c, BLOCKS));
+    // Read per job: a shared memory's buffer object is replaced when it grows.
+    claimBlocks(run, kernels, c, params, claim, seen, Atomics.load(c, BLOCKS), memory.buffer);
   }
 }

@@ -6,6 +6,7 @@ import { matmulBlockCount } from '../../kernels/matmul-blocks.js';
 import { KernelPool, threadCount } from '../../kernels/pool.js';
 import type { KernelExports } from '../../kernels/jobs.js';
 import { packModule, packPanels, packRows32, packTransposed32, type PackFns } from '../../kernels/pack.js';
+import { fastApModule } from './fast-ap-wasm.js';
 
 /**
  * C = A·Bᵀ in float64 (A m×k, B n×k, both row-major). The similarity matrix S = X·Xᵀ and the
@@ -53,12 +54,14 @@ function getEngine(): Engine | null {
   const wasm = wasmApi();
   const bytes = tileModule(MAX_PAGES);
   const packBytes = packModule(MAX_PAGES);
-  if (!wasm || !wasm.validate(bytes) || !wasm.validate(packBytes)) {
+  const fastApBytes = fastApModule(MAX_PAGES);
+  if (!wasm || !wasm.validate(bytes) || !wasm.validate(packBytes) || !wasm.validate(fastApBytes)) {
     engine = null;
     return engine;
   }
   try {
-    const modules = { tiles: new wasm.Module(bytes), pack: new wasm.Module(packBytes) };
+    // FastAP's histogram loop rides along: its float32 path runs as pool jobs on this memory.
+    const modules = { tiles: new wasm.Module(bytes), pack: new wasm.Module(packBytes), fastAp: new wasm.Module(fastApBytes) };
     const mem = sharedMemory(MAX_PAGES);
     const kernels = instantiateKernels(modules, mem);
     const pack = kernels as unknown as PackFns;
@@ -143,27 +146,67 @@ function simdProduct(eng: Engine, a: Float64Array, m: number, b: Float64Array, n
     else packRows32(f, aBytes / 4, b, n, k, kp, NR);
   }
 
-  const nJp = np / NR;
-  const big = m * n * k >= PARALLEL_MIN_FMA;
-  if (big && !eng.pool) {
+  const product = { aOff: 0, bOff: aBytes, cOff, m, n, kp, symmetric: opts.symmetric ?? false, float32: eb === 4 };
+  runPackedProduct(runnerFor(eng, m * n * k), product);
+  const c = eb === 8 ? new Float64Array(buf, cOff, mp * np) : new Float32Array(buf, cOff, mp * np);
+  if (np === n) out.set(c.subarray(0, m * n));
+  else for (let i = 0; i < m; i++) out.set(c.subarray(i * np, i * np + n), i * n);
+}
+
+/** The runner for a job of `fma` multiply-adds' size: the worker pool (started now if need be) or this thread alone. */
+function runnerFor(eng: Engine, fma: number): KernelPool {
+  if (fma < PARALLEL_MIN_FMA) return eng.single;
+  if (!eng.pool) {
     try {
       eng.pool = new KernelPool(eng.kernels, eng.modules, eng.mem, threadCount());
     } catch {
       eng.pool = eng.single;
     }
   }
-  const runner = big ? eng.pool! : eng.single;
+  return eng.pool;
+}
+
+/**
+ * C = A·Bᵀ on operands already packed in the shared memory (byte offsets of A's MR-row panels,
+ * B's NR-row panels and C, whose rows are roundUp(n, NR) wide; kp: the padded k). A symmetric
+ * product computes only the tiles on or above the diagonal.
+ */
+export interface PackedProduct {
+  aOff: number;
+  bOff: number;
+  cOff: number;
+  m: number;
+  n: number;
+  kp: number;
+  symmetric: boolean;
+  float32: boolean;
+}
+
+export function runPackedProduct(runner: KernelPool, p: PackedProduct): void {
+  const eb = p.float32 ? 4 : 8;
+  const nJp = roundUp(p.n, NR) / NR;
   const parts = runner.parts;
   // Enough blocks of B panels for every thread to get several (the split is by block).
   const jpBlock = Math.max(1, Math.min(J_BLOCK / NR, Math.floor(nJp / (4 * parts))));
-  const ldc = np * eb;
-  const nIp = mp / MR;
   // The parameters in the order of MATMUL_PARAMS.
-  const params = [aBytes, cOff, ldc, nIp, nJp, jpBlock, kp, opts.symmetric ? 1 : 0, K_BLOCK, MR, NR, eb];
+  const params = [p.aOff, p.bOff, p.cOff, nJp * NR * eb, roundUp(p.m, MR) / MR, nJp, jpBlock, p.kp, p.symmetric ? 1 : 0, K_BLOCK, MR, NR, eb];
   runner.run('matmul-blocks', params, matmulBlockCount(nJp, jpBlock), parts);
-  const c = eb === 8 ? new Float64Array(buf, cOff, mp * np) : new Float32Array(buf, cOff, mp * np);
-  if (np === n) out.set(c.subarray(0, m * n));
-  else for (let i = 0; i < m; i++) out.set(c.subarray(i * np, i * np + n), i * n);
+}
+
+/**
+ * The loss products' engine for a kernel that runs several jobs on the shared memory (a
+ * product, its own pass over the result, the next product) without copying between them:
+ * the memory, and the runner for a job of a given size in multiply-adds. Null without wasm SIMD
+ * or shared memory.
+ */
+export interface LossEngine {
+  mem: WasmMemory;
+  runner(fma: number): KernelPool;
+}
+
+export function lossEngine(): LossEngine | null {
+  const eng = getEngine();
+  return eng && { mem: eng.mem, runner: (fma) => runnerFor(eng, fma) };
 }
 
 /** Plain-JS fallback: 2×2 register tiles over (optionally transposed) B. */
