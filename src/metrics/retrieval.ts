@@ -6,12 +6,13 @@ import { evaluateBlocks, f32BoundParts, SLOTS, SLOT_AP, SLOT_AP_AT_R, SLOT_FIRST
 import type { RetrievalTaskData } from './retrieval-task.js';
 import { runTasks, workerScript as poolWorkerScript } from '../kernels/pool.js';
 import { scoringRows, SIMILARITIES, type Similarity } from './similarity.js';
-import { SYMMETRIC_TILE, symmetricFits, symmetricPerQuery } from './symmetric-retrieval.js';
+import { SYMMETRIC_TILE, symmetricPerQuery } from './symmetric-retrieval.js';
+import { MAX_POSITIVES } from './symmetric-task.js';
 import { wasmSimdAvailable } from './wasm-gram.js';
+import { AVERAGINGS, type Averaging, type RetrievalMetrics } from './types.js';
 
 /** Below this many items the row-wise path is used by default (its start-up is smaller). */
 const SYMMETRIC_MIN_N = 2048;
-import { AVERAGINGS, type Averaging, type RetrievalMetrics } from './types.js';
 
 /**
  * Exact retrieval evaluation, float64 throughout, of queries ranked against a gallery:
@@ -311,19 +312,21 @@ function threadsOf(opts: RetrievalOptions, n: number): number {
 async function halfGram(x: ArrayLike<number>, n: number, d: number, labels: Int32Array, opts: RetrievalOptions): Promise<PerQueryResults | null> {
   const wanted = opts.precision ?? 'auto';
   if (opts.symmetric === false || (opts.symmetric === undefined && n < SYMMETRIC_MIN_N)) return null;
-  if (wanted === 'f64' || !(opts.useWasm ?? wasmSimdAvailable()) || !symmetricFits(labels)) return null;
+  if (wanted === 'f64' || !(opts.useWasm ?? wasmSimdAvailable())) return null;
   const counts = new Map<number, number>();
   for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
   let pairs = 0;
-  for (const c of counts.values()) pairs += c * (c - 1);
+  for (const c of counts.values()) {
+    if (c - 1 > MAX_POSITIVES) return null;
+    pairs += c * (c - 1);
+  }
   if (wanted === 'auto' && pairs / n >= n / 20) return null;
   const bound = f32BoundParts(x, n, d, null);
   if (!bound) return null;
-  const blockSize = opts.blockSize ?? SYMMETRIC_TILE;
-  blockSizeOf({ blockSize }, n);
+  const tile = blockSizeOf({ blockSize: opts.blockSize ?? SYMMETRIC_TILE }, n);
   const requested = threadsOf(opts, n);
   const script = requested > 1 ? taskScript('./symmetric-task.js') : null;
-  const perQuery = await symmetricPerQuery(x, n, d, labels, bound, requested, script, blockSize);
+  const perQuery = await symmetricPerQuery(x, n, d, labels, bound, requested, script, tile);
   return perQuery ? { perQuery, workersUsed: script ? requested : 1, halfGram: true } : null;
 }
 

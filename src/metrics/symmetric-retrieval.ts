@@ -15,30 +15,12 @@ import { relaxedSimdAvailable } from '../kernels/relaxed-simd.js';
 import { rowAlign } from '../kernels/similarity-rows.js';
 import { runTasks } from '../kernels/pool.js';
 import { classIndex, SLOTS, writeQueryResults, type F32Bound } from './retrieval-core.js';
-import {
-  bucketCount,
-  EXTRA_SLOTS,
-  CTRL_ABORT,
-  CTRL_TIES,
-  MAX_POSITIVES,
-  runTask,
-  TIE_CAP,
-  type SymmetricLayout,
-  type SymmetricTaskData,
-} from './symmetric-task.js';
+import { bucketCount, EXTRA_SLOTS, CTRL_ABORT, CTRL_TIES, runTask, TIE_CAP, type SymmetricLayout, type SymmetricTaskData } from './symmetric-task.js';
 
 /** Queries per block (tile side): a 256×256 float32 tile (256 KiB) and its two row blocks stay in L2. */
 export const SYMMETRIC_TILE = 256;
 
 const MAX_BYTES = 4 * 2 ** 30 - 2 ** 16;
-
-/** Whether the classes are small enough for the u16 codes of the bucket tables. */
-export function symmetricFits(labels: Int32Array): boolean {
-  const counts = new Map<number, number>();
-  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
-  for (const c of counts.values()) if (c - 1 > MAX_POSITIVES) return false;
-  return true;
-}
 
 /**
  * Per-query results (SLOTS per query, NaN rows for queries without a positive), or null when the

@@ -17,11 +17,11 @@ import { bucket32, WINDOW } from '../kernels/rank-tile.js';
 import { instantiateKernels } from '../kernels/memory.js';
 
 /** Shared control words. */
-export const CTRL_CLASS = 0;
-export const CTRL_CLASSES_DONE = 1;
-export const CTRL_TILE = 2;
+const CTRL_CLASS = 0;
+const CTRL_CLASSES_DONE = 1;
+const CTRL_TILE = 2;
 export const CTRL_ABORT = 3;
-export const CTRL_PART = 4;
+const CTRL_PART = 4;
 /** Then one word per thread: the tie records it wrote. */
 export const CTRL_TIES = 5;
 
@@ -114,7 +114,7 @@ export function runTask(data: SymmetricTaskData): void {
 }
 
 /** Runs this thread's share; `part` numbers the thread (its counts and buffers). */
-export function runShare(data: SymmetricTaskData, part: number): void {
+function runShare(data: SymmetricTaskData, part: number): void {
   const ctrl = new Int32Array(data.control);
   const kernels = instantiateKernels({ sym: data.module }, data.memory) as Record<string, Kernel>;
   const buf = (data.memory as { buffer: ArrayBuffer }).buffer;
