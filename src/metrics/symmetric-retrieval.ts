@@ -51,6 +51,8 @@ export async function symmetricPerQuery(
   const tableAt = new Int32Array(np);
   let slots = 0;
   let tableEntries = 0;
+  let maxClass = 0;
+  for (const c of idx.count.values()) maxClass = Math.max(maxClass, c);
   for (let q = 0; q < np; q++) {
     const m = q < n ? idx.count.get(labels[q]!)! - 1 : 0;
     slot[q] = slots;
@@ -59,7 +61,7 @@ export async function symmetricPerQuery(
     tableEntries += bucketCount(m) + 2;
     if (q < n) pOff[q + 1] = pOff[q]! + m;
   }
-  const L = layout({ n, np, d, rowLen, T, slots, tableEntries, parts, maxClass: Math.max(...idx.count.values()) });
+  const L = layout({ n, np, d, rowLen, T, slots, tableEntries, parts, maxClass });
   if (L.bytes > MAX_BYTES) return null;
 
   const wa = wasmApi()!;
