@@ -142,7 +142,14 @@ export function boundOf(b: F32Bound, q: number): number {
 }
 
 /** Items of each class in index order (CSR), so a query's positives are one slice. */
-export function classIndex(labels: Int32Array): { start: Map<number, number>; count: Map<number, number>; members: Int32Array } {
+export interface ClassIndex {
+  start: Map<number, number>;
+  count: Map<number, number>;
+  members: Int32Array;
+}
+
+/** The class index of `labels`: per class its first position in `members` and its size. */
+export function classIndex(labels: Int32Array): ClassIndex {
   const count = new Map<number, number>();
   for (const l of labels) count.set(l, (count.get(l) ?? 0) + 1);
   const start = new Map<number, number>();

@@ -2,7 +2,17 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { UserError, show } from '../core/errors.js';
-import { evaluateBlocks, f32BoundParts, SLOTS, SLOT_AP, SLOT_AP_AT_R, SLOT_FIRST_RANK, SLOT_R_PRECISION, type QueryRows } from './retrieval-core.js';
+import {
+  classIndex,
+  evaluateBlocks,
+  f32BoundParts,
+  SLOTS,
+  SLOT_AP,
+  SLOT_AP_AT_R,
+  SLOT_FIRST_RANK,
+  SLOT_R_PRECISION,
+  type QueryRows,
+} from './retrieval-core.js';
 import type { RetrievalTaskData } from './retrieval-task.js';
 import { runTasks, workerScript as poolWorkerScript } from '../kernels/pool.js';
 import { scoringRows, SIMILARITIES, type Similarity } from './similarity.js';
@@ -313,10 +323,9 @@ async function halfGram(x: ArrayLike<number>, n: number, d: number, labels: Int3
   const wanted = opts.precision ?? 'auto';
   if (opts.symmetric === false || (opts.symmetric === undefined && n < SYMMETRIC_MIN_N)) return null;
   if (wanted === 'f64' || !(opts.useWasm ?? wasmSimdAvailable())) return null;
-  const counts = new Map<number, number>();
-  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const classes = classIndex(labels);
   let pairs = 0;
-  for (const c of counts.values()) {
+  for (const c of classes.count.values()) {
     if (c - 1 > MAX_POSITIVES) return null;
     pairs += c * (c - 1);
   }
@@ -326,7 +335,7 @@ async function halfGram(x: ArrayLike<number>, n: number, d: number, labels: Int3
   const tile = blockSizeOf({ blockSize: opts.blockSize ?? SYMMETRIC_TILE }, n);
   const requested = threadsOf(opts, n);
   const script = requested > 1 ? taskScript('./symmetric-task.js') : null;
-  const perQuery = await symmetricPerQuery(x, n, d, labels, bound, requested, script, tile);
+  const perQuery = await symmetricPerQuery(x, n, d, labels, classes, bound, requested, script, tile);
   return perQuery ? { perQuery, workersUsed: script ? requested : 1, halfGram: true } : null;
 }
 

@@ -14,7 +14,7 @@ import { symmetricModule } from '../kernels/rank-tile.js';
 import { relaxedSimdAvailable } from '../kernels/relaxed-simd.js';
 import { rowAlign } from '../kernels/similarity-rows.js';
 import { runTasks } from '../kernels/pool.js';
-import { classIndex, SLOTS, writeQueryResults, type F32Bound } from './retrieval-core.js';
+import { SLOTS, writeQueryResults, type ClassIndex, type F32Bound } from './retrieval-core.js';
 import { bucketCount, EXTRA_SLOTS, CTRL_ABORT, CTRL_TIES, runTask, TIE_CAP, type SymmetricLayout, type SymmetricTaskData } from './symmetric-task.js';
 
 /** Queries per block (tile side): a 256×256 float32 tile (256 KiB) and its two row blocks stay in L2. */
@@ -25,7 +25,8 @@ const MAX_BYTES = 4 * 2 ** 30 - 2 ** 16;
 /**
  * Per-query results (SLOTS per query, NaN rows for queries without a positive), or null when the
  * scores are too heavily tied for this path to pay (collapsed embeddings) or the state would not
- * fit in wasm memory: the caller then runs the row-wise path. `script`: the compiled task
+ * fit in wasm memory: the caller then runs the row-wise path. `idx`: classIndex(labels).
+ * `script`: the compiled task
  * module for `threads` worker threads (null: this thread only).
  */
 export async function symmetricPerQuery(
@@ -33,6 +34,7 @@ export async function symmetricPerQuery(
   n: number,
   d: number,
   labels: Int32Array,
+  idx: ClassIndex,
   bound: F32Bound,
   threads: number,
   script: URL | null,
@@ -40,7 +42,6 @@ export async function symmetricPerQuery(
 ): Promise<Float64Array | null> {
   const T = roundUp(Math.max(4, tile), 4);
   const parts = script ? threads : 1;
-  const idx = classIndex(labels);
   const classList = [...idx.start.keys()];
   const classStart = new Int32Array(new SharedArrayBuffer(4 * (classList.length + 1)));
   classList.forEach((l, c) => (classStart[c + 1] = idx.start.get(l)! + idx.count.get(l)!));
