@@ -227,24 +227,33 @@ export function packRows32(f: Float32Array, base: number, src: Float64Array, row
   const paddedRows = Math.ceil(rows / pr) * pr;
   for (let row = 0; row < paddedRows; row++) {
     let o = base + Math.floor(row / pr) * pr * kp + (row % pr) * 4;
-    let t = 0;
-    if (row < rows) {
-      let s = row * k;
-      for (let q = 0; q < quads; q++, o += step, s += 4) {
-        f[o] = src[s]!;
-        f[o + 1] = src[s + 1]!;
-        f[o + 2] = src[s + 2]!;
-        f[o + 3] = src[s + 3]!;
-      }
-      t = quads * 4;
-      if (t < k) {
-        for (let e = 0; e < 4; e++) f[o + e] = t + e < k ? src[s + e]! : 0;
-        t += 4;
-        o += step;
-      }
+    if (row >= rows) {
+      packRowTail(f, o, src, 0, 0, 0, kp, step);
+      continue;
     }
-    for (; t < kp; t += 4, o += step) f.fill(0, o, o + 4);
+    let s = row * k;
+    for (let q = 0; q < quads; q++, o += step, s += 4) {
+      f[o] = src[s]!;
+      f[o + 1] = src[s + 1]!;
+      f[o + 2] = src[s + 2]!;
+      f[o + 3] = src[s + 3]!;
+    }
+    packRowTail(f, o, src, s, quads * 4, k, kp, step);
   }
+}
+
+/**
+ * The end of one packed row from element t on (a multiple of 4, at offset o; its source
+ * element at src[at]): the partial quad of the row's last elements, zero past k, then zero quads
+ * up to kp. A padding row passes t = k = 0.
+ */
+function packRowTail(f: Float32Array, o: number, src: Float64Array, at: number, t: number, k: number, kp: number, step: number): void {
+  if (t < k) {
+    for (let e = 0; e < 4; e++) f[o + e] = t + e < k ? src[at + e]! : 0;
+    t += 4;
+    o += step;
+  }
+  for (; t < kp; t += 4, o += step) f.fill(0, o, o + 4);
 }
 
 /**
@@ -327,20 +336,14 @@ export function packRowsShared(
   const quads = k >> 2;
   const paddedRows = Math.ceil(rows / pr) * pr;
   for (let row = 0; row < paddedRows; row++) {
-    let o = base + Math.floor(row / pr) * pr * kp + (row % pr) * 4;
-    let t = 0;
-    if (row < rows) {
-      const s = src + row * k;
-      if (quads > 0) fns.demoteQuads(o * 4, s * 8, quads, step * 4);
-      t = quads * 4;
-      o += quads * step;
-      if (t < k) {
-        for (let e = 0; e < 4; e++) f[o + e] = t + e < k ? x[s + t + e]! : 0;
-        t += 4;
-        o += step;
-      }
+    const o = base + Math.floor(row / pr) * pr * kp + (row % pr) * 4;
+    if (row >= rows) {
+      packRowTail(f, o, x, 0, 0, 0, kp, step);
+      continue;
     }
-    for (; t < kp; t += 4, o += step) f.fill(0, o, o + 4);
+    const s = src + row * k;
+    if (quads > 0) fns.demoteQuads(o * 4, s * 8, quads, step * 4);
+    packRowTail(f, o + quads * step, x, s + quads * 4, quads * 4, k, kp, step);
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { packModule, packRowsShared, packTransposedShared, type PackFns } from '../../src/kernels/pack.js';
+import { packRowsShared, packTransposedShared } from '../../src/kernels/pack.js';
+import { sharedPackFns } from './pack-fns.js';
 
 // The float32 panel layout: (row, t) of panel ⌊row/pr⌋ at base + panel·pr·kp + ((t>>2)·pr + row%pr)·4 + (t&3).
 function naivePack(src: Float64Array, rows: number, k: number, kp: number, pr: number): Float32Array {
@@ -7,21 +8,6 @@ function naivePack(src: Float64Array, rows: number, k: number, kp: number, pr: n
   for (let row = 0; row < rows; row++)
     for (let t = 0; t < k; t++) out[Math.floor(row / pr) * pr * kp + ((t >> 2) * pr + (row % pr)) * 4 + (t & 3)] = src[row * k + t]!;
   return out;
-}
-
-function sharedPackFns() {
-  const wa = (
-    globalThis as unknown as {
-      WebAssembly: {
-        Memory: new (d: object) => { buffer: ArrayBuffer };
-        Instance: new (m: object, i: object) => { exports: unknown };
-        Module: new (b: Uint8Array) => object;
-      };
-    }
-  ).WebAssembly;
-  const mem = new wa.Memory({ initial: 4, maximum: 64, shared: true });
-  const fns = new wa.Instance(new wa.Module(packModule(64)), { env: { mem } }).exports as PackFns;
-  return { fns, f32: new Float32Array(mem.buffer), f64: new Float64Array(mem.buffer) };
 }
 
 /** Values whose float32 rounding is not exact (and some ties), so a wrong rounding shows. */

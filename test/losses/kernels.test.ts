@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { matmulABt, matmulParallelism, simdMatmulAvailable } from '../../src/losses/kernels/matmul.js';
 import { threadCount } from '../../src/kernels/pool.js';
-import { packModule, packPanels, packRows32, packTransposed32, type PackFns } from '../../src/kernels/pack.js';
+import { packPanels, packRows32, packTransposed32 } from '../../src/kernels/pack.js';
 import { gram, gramBackward, symmetrizeInPlace } from '../../src/losses/kernels/gram.js';
 import { checkBatch, groupLabels, meanValid } from '../../src/losses/kernels/batch.js';
 import { lowerBound, upperBound } from '../../src/losses/kernels/ranks.js';
 import { UserError } from '../../src/core/errors.js';
 import { maxAbsDiff, randomMatrix } from './oracles.js';
+import { sharedPackFns } from '../kernels/pack-fns.js';
 
 function naiveABt(a: Float64Array, m: number, b: Float64Array, n: number, k: number): Float64Array {
   const c = new Float64Array(m * n);
@@ -173,18 +174,7 @@ describe('packPanels', () => {
   }
 
   it('the wasm moves write exactly the naive layout (both orientations, odd rows and k, stale memory)', () => {
-    const wa = (
-      globalThis as unknown as {
-        WebAssembly: {
-          Memory: new (d: object) => { buffer: ArrayBuffer };
-          Instance: new (m: object, i: object) => { exports: unknown };
-          Module: new (b: Uint8Array) => object;
-        };
-      }
-    ).WebAssembly;
-    const mem = new wa.Memory({ initial: 4, maximum: 64, shared: true });
-    const fns = new wa.Instance(new wa.Module(packModule(64)), { env: { mem } }).exports as PackFns;
-    const f = new Float64Array(mem.buffer);
+    const { fns, f64: f } = sharedPackFns();
     for (const pr of [2, 4, 3]) {
       for (const [rows, k] of [
         [1, 1],
